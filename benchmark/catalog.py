@@ -1,0 +1,7 @@
+"""Imports every module that registers something, so registries are complete on first use."""
+
+import benchmark.datasets  # noqa: F401
+import benchmark.grids  # noqa: F401
+import benchmark.methods.finetune  # noqa: F401
+import benchmark.methods.prefix  # noqa: F401
+import benchmark.models  # noqa: F401

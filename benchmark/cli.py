@@ -1,0 +1,197 @@
+"""The command line: run grids, plot figures, list what is registered, fetch data.
+
+python -m benchmark run --grid lowdata --scale quick --data-dir ../shared/data
+python -m benchmark run --grid lowdata --scale paper --dry-run
+python -m benchmark run --method finetune,prefix --dataset e2e --train-size 50 --scale smoke
+python -m benchmark plot                      # results/*.csv -> figures/
+python -m benchmark ls methods                # also: models, datasets, grids
+python -m benchmark fetch e2e --dest data/    # the original E2E release (needs a network)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  python -m benchmark run --grid lowdata --scale quick --data-dir ../shared/data
+      Figure 3 (E2E) on the embedded SmolLM2-135M in ~25 min on 2 CPU cores
+  python -m benchmark run --grid lowdata --scale paper --dry-run
+      list the paper-scale runs (4 sizes x 5 subsets x 2 seeds x 2 methods) and which are done
+  python -m benchmark plot
+      redraw figures/ from results/*.csv (no torch needed)
+
+The data directory comes from --data-dir or the BENCHMARK_DATA_DIR environment variable; it must
+hold e2e/trainset.csv, e2e/devset.csv and e2e/testset_w_refs.csv (get them with `fetch e2e`).
+Finished runs are skipped, so an interrupted grid resumes where it stopped.
+"""
+
+
+def _csv_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in _csv_list(text)]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from err
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from benchmark.grids import SCALES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmark",
+        description="Reproducibility benchmark suite for Prefix-Tuning (Li & Liang, ACL 2021).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="run a grid (or an ad-hoc list of runs) and append rows to results/<grid>.csv",
+        description="Run a named grid, or ad-hoc runs from --method/--dataset/--train-size lists. "
+        "Each finished run appends one row to results/<grid>.csv and keeps its outputs under "
+        "results/runs/; finished runs are skipped on re-run.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--grid", help="named grid (see `ls grids`), e.g. lowdata")
+    run.add_argument(
+        "--scale",
+        choices=SCALES,
+        default="quick",
+        help="paper: the full protocol; quick: ~25 min on 2 CPU cores; smoke: tiny model, seconds "
+        "(default: quick)",
+    )
+    run.add_argument("--model", help="override the scale's model (see `ls models`)")
+    run.add_argument("--method", type=_csv_list, help="ad-hoc: comma-separated methods")
+    run.add_argument("--dataset", type=_csv_list, default=["e2e"], help="ad-hoc: datasets (e2e)")
+    run.add_argument("--train-size", type=_int_list, help="ad-hoc: training sizes, e.g. 50,100")
+    run.add_argument("--seed", type=_int_list, default=[0], help="ad-hoc: training seeds (0)")
+    run.add_argument("--subset", type=_int_list, default=[0], help="ad-hoc: low-data subsets (0)")
+    run.add_argument("--data-dir", help="dataset root (default: $BENCHMARK_DATA_DIR)")
+    run.add_argument("--results-dir", default="results", help="where CSVs go (default: results)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="list the runs and whether each is done"
+    )
+
+    plot = sub.add_parser("plot", help="draw figures from results CSVs (Figure 3 E2E panel)")
+    plot.add_argument("--results-dir", default="results", help="default: results")
+    plot.add_argument("--out", default="figures", help="default: figures")
+
+    ls = sub.add_parser("ls", help="list registered methods, models, datasets or grids")
+    ls.add_argument("what", choices=["methods", "models", "datasets", "grids"])
+
+    fetch = sub.add_parser("fetch", help="download original dataset files (needs a network)")
+    fetch.add_argument("dataset", choices=["e2e"])
+    fetch.add_argument("--dest", default=os.environ.get("BENCHMARK_DATA_DIR", "data"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args, parser)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished runs are saved; the current one will rerun next time",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as err:  # one clear line for the errors a user can fix
+        user_error = any(cls.__name__ in USER_ERRORS for cls in type(err).__mro__)
+        if user_error or isinstance(err, (ValueError, FileNotFoundError)):
+            if args.verbose:
+                raise
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        raise
+
+
+# matched by class name (and base classes) so that `plot` need not import torch to catch them
+USER_ERRORS = {"UnknownNameError", "DataError", "ModelLoadError", "ReportError"}
+
+
+def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.data.e2e import resolve_data_dir
+    from benchmark.grids import adhoc_grid
+    from benchmark.registry import DATASETS, GRIDS, METHODS, MODELS
+    from benchmark.runner import run_specs
+
+    if bool(args.grid) == bool(args.method):
+        parser.error("give either --grid NAME or --method LIST (with --train-size)")
+    if args.model:
+        MODELS.entry(args.model)  # fail early, with near matches
+    if args.grid:
+        specs = GRIDS.get(args.grid).build(args.scale, args.model)
+    else:
+        if not args.train_size:
+            parser.error("--method needs --train-size, e.g. --train-size 50,100")
+        for name in args.method:
+            METHODS.entry(name)
+        for name in args.dataset:
+            DATASETS.entry(name)
+        specs = adhoc_grid(
+            args.scale,
+            args.method,
+            args.dataset,
+            args.train_size,
+            args.seed,
+            args.subset,
+            args.model,
+        )
+    results_dir = Path(args.results_dir)
+    if args.dry_run:
+        return run_specs(specs, Path("."), results_dir, dry_run=True)
+    data_dir = resolve_data_dir(args.data_dir)
+    failed = run_specs(specs, data_dir, results_dir)
+    if failed:
+        print(f"error: {failed} run(s) failed; see the status/error columns", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.report.plot import plot_lowdata
+
+    for path in plot_lowdata(Path(args.results_dir) / "lowdata.csv", Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.registry import DATASETS, GRIDS, METHODS, MODELS
+
+    registry = {"methods": METHODS, "models": MODELS, "datasets": DATASETS, "grids": GRIDS}[
+        args.what
+    ]
+    for entry in registry:
+        print(f"{entry.name:16s} {entry.summary}")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.data.fetch import fetch_e2e
+
+    for path in fetch_e2e(Path(args.dest)).values():
+        print(f"verified {path}")
+    print(f"done; use --data-dir {args.dest} or export BENCHMARK_DATA_DIR={args.dest}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "plot": cmd_plot, "ls": cmd_ls, "fetch": cmd_fetch}

@@ -1,0 +1,82 @@
+"""Low-data subsets (paper §6.3, Figure 3): a few training pairs plus a dev split 30% that size.
+
+Usage::
+
+    from benchmark.data.e2e import load_e2e_pairs
+    from benchmark.data.lowdata import sample_lowdata
+    subset = sample_lowdata(load_e2e_pairs(d, "train"), load_e2e_pairs(d, "dev"), 100, subset=2)
+    subset.train_indices  # rows of trainset.csv; store them with the result
+
+Sampling: ``np.random.default_rng([train_size, subset])`` draws `train_size` train indices, then
+``int(0.3 * train_size)`` dev indices, both without replacement (numpy's `Generator.choice`). The
+seed depends only on (train_size, subset), so every method and every training seed of one subset
+sees exactly the same examples. The authors' sampling seeds and subset files are not published
+[setup.md §10]; their XSUM script draws the same way with the legacy `np.random.seed`
+[implementation-notes A.9], so our subsets are equivalent in distribution, not identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmark.data import Example
+
+LOWDATA_SIZES = (50, 100, 200, 500)  # paper §6.3 / Figure 3: training sizes
+LOWDATA_SUBSETS = 5  # paper §6.3 / ACL fn 9: 5 different subsets per size
+LOWDATA_SEEDS = 2  # paper ACL fn 9: 2 training seeds per subset -> 10 models averaged
+LOWDATA_DEV_FRACTION = 0.3  # paper ACL fn 9: dev split of 30% x training size
+
+
+@dataclass(frozen=True)
+class LowDataSubset:
+    """One sampled low-data dataset: training pairs and its own small dev split.
+
+    `train_indices` / `dev_indices` index the pair lists the subset was drawn from (for E2E, rows
+    of trainset.csv / devset.csv), in draw order, so a rerun can be checked against a stored run.
+    """
+
+    train: list[Example]
+    dev: list[Example]
+    train_indices: tuple[int, ...]
+    dev_indices: tuple[int, ...]
+    train_size: int
+    subset: int
+
+
+def lowdata_dev_size(train_size: int) -> int:
+    """Size of the dev split of a low-data subset: int(0.3 x train_size) [ACL fn 9]."""
+    return int(LOWDATA_DEV_FRACTION * train_size)
+
+
+def sample_lowdata(
+    train_pairs: list[Example], dev_pairs: list[Example], train_size: int, subset: int
+) -> LowDataSubset:
+    """Draw subset number `subset` of size `train_size` (deterministic; see the module docstring).
+
+    Args:
+        train_pairs: the full training split, one (source, reference) pair per item.
+        dev_pairs: the full validation split as pairs; the subset's dev split comes from it.
+        train_size: number of training pairs, e.g. one of LOWDATA_SIZES.
+        subset: which sampled dataset (0 .. LOWDATA_SUBSETS-1 in the paper's grid).
+    """
+    if train_size < 1 or subset < 0:
+        raise ValueError(f"need train_size >= 1 and subset >= 0, got {train_size} and {subset}")
+    dev_size = lowdata_dev_size(train_size)
+    if train_size > len(train_pairs) or dev_size > len(dev_pairs):
+        raise ValueError(
+            f"cannot draw {train_size} train / {dev_size} dev pairs from "
+            f"{len(train_pairs)} / {len(dev_pairs)}"
+        )
+    rng = np.random.default_rng([train_size, subset])
+    train_indices = tuple(int(i) for i in rng.choice(len(train_pairs), train_size, replace=False))
+    dev_indices = tuple(int(i) for i in rng.choice(len(dev_pairs), dev_size, replace=False))
+    return LowDataSubset(
+        train=[train_pairs[i] for i in train_indices],
+        dev=[dev_pairs[i] for i in dev_indices],
+        train_indices=train_indices,
+        dev_indices=dev_indices,
+        train_size=train_size,
+        subset=subset,
+    )

@@ -1,0 +1,124 @@
+"""Thin, version-pinned helpers around a transformers causal LM: key/value geometry, a forward call
+with an explicit cache, and building a cache from prefix tensors.
+
+transformers renamed the forward keyword `past_key_values` to `cache` in 5.x and its Cache classes
+change often, so every call into the LM with a cache goes through `lm_call` (R14).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass
+
+import torch
+from transformers import DynamicCache
+
+
+@dataclass(frozen=True)
+class KVGeometry:
+    """Shape of one layer's key (or value) cache: (batch, num_kv_heads, length, head_dim) (R1)."""
+
+    num_layers: int
+    num_kv_heads: int
+    head_dim: int
+
+    @property
+    def width(self) -> int:
+        """Numbers per prefix position over all layers, keys and values: 2 * L * n_kv * head_dim."""
+        return 2 * self.num_layers * self.num_kv_heads * self.head_dim
+
+
+def kv_geometry(config) -> KVGeometry:
+    """Read the key/value layout from a model config. GQA models (SmolLM2: 9 heads, 3 kv heads) cache
+    `num_key_value_heads` heads; an explicit `head_dim` wins over hidden/heads (R1)."""
+    layers = _first(config, "num_hidden_layers", "n_layer", "num_layers")
+    heads = _first(config, "num_attention_heads", "n_head")
+    hidden = _first(config, "hidden_size", "n_embd", "d_model")
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or hidden // heads
+    return KVGeometry(layers, kv_heads, head_dim)
+
+
+def _first(config, *names: str) -> int:
+    for name in names:
+        value = getattr(config, name, None)
+        if value is not None:
+            return int(value)
+    raise ValueError(f"model config has none of {names}")
+
+
+def hidden_size(config) -> int:
+    return _first(config, "hidden_size", "n_embd", "d_model")
+
+
+@functools.lru_cache(maxsize=16)
+def _cache_kwarg(model_cls: type) -> str:
+    params = inspect.signature(model_cls.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def lm_call(
+    lm: torch.nn.Module,
+    *,
+    attention_mask: torch.Tensor,
+    position_ids: torch.Tensor,
+    cache: DynamicCache | None,
+    input_ids: torch.Tensor | None = None,
+    inputs_embeds: torch.Tensor | None = None,
+):
+    """One forward of the LM with an explicit cache; returns the transformers output (logits, cache).
+
+    attention_mask: (B, past + T), 1 for real positions, covering everything already in `cache`.
+    position_ids: (B, T).
+    """
+    kwargs = {_cache_kwarg(type(lm)): cache}
+    return lm(
+        input_ids=input_ids,
+        inputs_embeds=inputs_embeds,
+        attention_mask=attention_mask,
+        position_ids=position_ids,
+        use_cache=True,
+        **kwargs,
+    )
+
+
+def positions_from_mask(attention_mask: torch.Tensor, offset: int | torch.Tensor) -> torch.Tensor:
+    """Position ids for the real tokens of a (left- or right-) padded batch, starting at `offset`.
+
+    With a prefix of length P, real tokens take positions P..P+T-1 as in the paper's GPT-2 (R8).
+    Padded slots get the position of their neighbour; they are masked out anyway.
+    """
+    if isinstance(offset, int):
+        offset = torch.full((attention_mask.shape[0], 1), offset, dtype=torch.long)
+    steps = attention_mask.long().cumsum(-1) - 1
+    return offset.to(attention_mask.device).view(-1, 1) + steps.clamp(min=0)
+
+
+def cache_from_layers(layers: list[tuple[torch.Tensor, torch.Tensor]]) -> DynamicCache:
+    """Build a DynamicCache from per-layer (key, value), each (B, n_kv, P, head_dim)."""
+    return DynamicCache(ddp_cache_data=[(k, v) for k, v in layers])
+
+
+def split_flat_prefix(flat: torch.Tensor, geometry: KVGeometry) -> list[tuple[torch.Tensor, ...]]:
+    """Split a flat prefix into per-layer keys and values.
+
+    flat: (B, P, 2*L*n_kv*head_dim), ordered layer-major, then key/value, then head, then head_dim
+    (the paper's code: view(B, P, 2L, H, Dh).permute(2, 0, 3, 1, 4).split(2), R2).
+    Returns L tuples (key, value), each (B, n_kv, P, head_dim).
+    """
+    batch, length, _ = flat.shape
+    g = geometry
+    grid = flat.view(batch, length, 2 * g.num_layers, g.num_kv_heads, g.head_dim)
+    grid = grid.permute(2, 0, 3, 1, 4)  # (2L, B, n_kv, P, head_dim)
+    return [(grid[2 * layer], grid[2 * layer + 1]) for layer in range(g.num_layers)]
+
+
+def flatten_cache(cache: DynamicCache, geometry: KVGeometry) -> torch.Tensor:
+    """Inverse of `split_flat_prefix`: a cache of length P -> (B, P, 2*L*n_kv*head_dim)."""
+    slots = []
+    for layer in cache.layers[: geometry.num_layers]:
+        slots += [layer.keys, layer.values]  # each (B, n_kv, P, head_dim)
+    grid = torch.stack(slots, 0)  # (2L, B, n_kv, P, head_dim)
+    batch, length = grid.shape[1], grid.shape[3]
+    return grid.permute(1, 3, 0, 2, 4).reshape(batch, length, geometry.width)

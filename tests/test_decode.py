@@ -1,0 +1,104 @@
+"""The decoder uses what the method changed: batched beam/greedy decoding with a prefix equals a
+step-by-step loop of full forward passes with the prefix, and differs from the bare model."""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.decode import DecodeConfig, beam_batch, decode, greedy_batch
+from benchmark.methods.finetune import FinetuneConfig, Finetuned
+from benchmark.methods.prefix import PrefixConfig, PrefixTuned
+from benchmark.train import encode_prompt
+
+SOURCES = [
+    "name : Aromi | Type : coffee shop",
+    "name : Bibimbap House | food : Chinese | area : riverside | near : Clare Hall",
+    "name : X",
+]
+
+
+def strong_prefix(loaded) -> PrefixTuned:
+    """A prefix that matters: large random keys/values move the tiny model's predictions."""
+    torch.manual_seed(1)
+    prefix = PrefixTuned(loaded, PrefixConfig(prefix_len=4, reparam="flat"))
+    with torch.no_grad():
+        prefix.flat.mul_(3.0)
+    prefix.finalize()
+    return prefix.eval()
+
+
+def reference_greedy(adapted, loaded, prompt: list[int], max_new: int) -> list[int]:
+    """No cache reuse: every step is a full forward of prompt + generated tokens."""
+    tokens = list(prompt)
+    out = []
+    for _ in range(max_new):
+        x = torch.tensor([tokens])
+        with torch.no_grad():
+            logits = adapted(x, torch.ones_like(x))[0, -1].clone()
+        logits[loaded.banned_ids] = -float("inf")
+        nxt = int(logits.argmax())
+        if nxt == loaded.eos_id:
+            break
+        out.append(nxt)
+        tokens.append(nxt)
+    return out
+
+
+def test_batched_greedy_equals_full_forward_loop_and_uses_the_prefix(tiny):
+    prefix = strong_prefix(tiny)
+    prompts = [encode_prompt(tiny, s) for s in SOURCES]
+    batched = greedy_batch(prefix, tiny, prompts, max_new=15)
+    expected = [reference_greedy(prefix, tiny, p, 15) for p in prompts]
+    assert batched == expected
+    bare = Finetuned(tiny, FinetuneConfig()).eval()
+    assert batched != greedy_batch(bare, tiny, prompts, max_new=15)
+
+
+def test_beam_of_one_is_greedy_and_batching_does_not_change_beams(tiny):
+    prefix = strong_prefix(tiny)
+    prompts = [encode_prompt(tiny, s) for s in SOURCES]
+    greedy = greedy_batch(prefix, tiny, prompts, max_new=12)
+    assert beam_batch(prefix, tiny, prompts, 1, 12, 1.0) == greedy
+    batched = beam_batch(prefix, tiny, prompts, 3, 12, 1.0)
+    alone = [beam_batch(prefix, tiny, [p], 3, 12, 1.0)[0] for p in prompts]
+    assert batched == alone
+
+
+def test_beam_search_finds_at_least_greedys_score(tiny):
+    """Beam 4 never ends with a lower sequence log-probability than greedy (same length budget)."""
+    prefix = strong_prefix(tiny)
+    prompt = encode_prompt(tiny, SOURCES[1])
+
+    def logprob(generated: list[int]) -> float:
+        x = torch.tensor([prompt + generated + [tiny.eos_id]])
+        with torch.no_grad():
+            logits = prefix(x, torch.ones_like(x))[0].float()
+        logits[:, tiny.banned_ids] = -float("inf")
+        lp = torch.log_softmax(logits, -1)
+        targets = x[0, len(prompt) :]
+        return float(lp[len(prompt) - 1 : -1].gather(1, targets[:, None]).sum()) / len(targets)
+
+    greedy = greedy_batch(prefix, tiny, [prompt], max_new=40)[0]
+    beam = beam_batch(prefix, tiny, [prompt], 4, 40, 1.0)[0]
+    if len(greedy) < 40 and len(beam) < 40:  # both ended with EOS: scores are comparable
+        assert logprob(beam) >= logprob(greedy) - 1e-4
+
+
+def test_decode_keeps_order_bans_newlines_and_marks_empty(tiny):
+    prefix = strong_prefix(tiny)
+    result = decode(
+        prefix,
+        tiny,
+        SOURCES,
+        DecodeConfig(num_beams=2, max_new_tokens=8, batch_size=2),
+        progress=False,
+    )
+    assert len(result.outputs) == len(SOURCES)
+    assert all("\n" not in o and o for o in result.outputs)
+    one_by_one = [
+        decode(
+            prefix, tiny, [s], DecodeConfig(num_beams=2, max_new_tokens=8), progress=False
+        ).outputs[0]
+        for s in SOURCES
+    ]
+    assert result.outputs == one_by_one
