@@ -48,6 +48,21 @@ class PrefixConfig:
             raise ValueError("loss_reduction must be 'sequence_sum' or 'token_mean'")
 
 
+def fit_mlp(
+    mlp: nn.Module, inputs: torch.Tensor, target: torch.Tensor, steps: int, lr: float
+) -> float:
+    """Fit `mlp(inputs)` to `target` by MSE with Adam (anchor: 500 steps, lr 1e-4); returns the MSE."""
+    inputs = inputs.detach()
+    optimiser = torch.optim.Adam(mlp.parameters(), lr=lr)
+    for _ in range(steps):
+        optimiser.zero_grad()
+        loss = torch.nn.functional.mse_loss(mlp(inputs), target)
+        loss.backward()
+        optimiser.step()
+    with torch.no_grad():
+        return float(torch.nn.functional.mse_loss(mlp(inputs), target))
+
+
 class PrefixTuned(AdaptedLM):
     """The LM is frozen and stays in eval mode (the anchor never calls train() on GPT-2, R22)."""
 
@@ -129,13 +144,9 @@ class PrefixTuned(AdaptedLM):
             return
         # anchor `lowdata_init_train3`: regress the MLP output onto the real-word activations;
         # only the MLP is optimised, the (P, d) embedding keeps its random init
-        optimiser = torch.optim.Adam(self.mlp.parameters(), lr=self.config.init_lr)
-        for _ in range(self.config.init_steps):
-            optimiser.zero_grad()
-            loss = torch.nn.functional.mse_loss(self.mlp(self.embedding.weight), target)
-            loss.backward()
-            optimiser.step()
-        self.init_mse = float(loss.detach())
+        self.init_mse = fit_mlp(
+            self.mlp, self.embedding.weight, target, self.config.init_steps, self.config.init_lr
+        )
         log.info(
             "prefix init from %r: %d tokens, MSE %.4g",
             self.config.init_text,

@@ -1,0 +1,115 @@
+"""Embedding-only (EMB-k, paper §7.2): k trainable vectors at the input embedding layer only; the
+frozen LM turns them into the per-layer keys/values that act as the prefix, and gradients reach the
+vectors through the frozen LM (anchor `PrefixEmbTuning`, R16). By default the k vectors come from an
+MLP d -> mid -> d over a (k, d) table (anchor `parametrize_emb='MLP'`); `reparam=flat` trains them raw.
+
+    python -m benchmark run --method embedding-only --set prefix_len=10 --train-size 50 --scale smoke
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import DynamicCache
+
+from benchmark.lm import hidden_size, lm_call
+from benchmark.methods import AdaptedLM, MethodSpec
+from benchmark.methods.prefix import fit_mlp
+from benchmark.models import LoadedModel
+from benchmark.registry import METHODS
+
+
+@dataclass(frozen=True)
+class EmbeddingOnlyConfig:
+    prefix_len: int = 10  # paper ACL Table 5 reports EMB-1, EMB-10, EMB-20
+    reparam: str = "mlp"  # anchor default parametrize_emb='MLP'; "flat" = raw embeddings
+    mid_dim: int = 512  # as prefix-tuning's table-to-text k (ACL fn 4)
+    init_text: str | None = None  # start from the token embeddings of a real phrase
+    init_steps: int = 500
+    init_lr: float = 1e-4
+    loss_reduction: str = "sequence_sum"  # the prefix-family objective of the anchor (R21)
+
+    def __post_init__(self) -> None:
+        if self.reparam not in ("mlp", "flat") or self.prefix_len < 1:
+            raise ValueError("reparam must be 'mlp' or 'flat' and prefix_len >= 1")
+
+
+class EmbeddingOnly(AdaptedLM):
+    def __init__(self, loaded: LoadedModel, config: EmbeddingOnlyConfig) -> None:
+        super().__init__(loaded)
+        self.config = config
+        self.loss_reduction = config.loss_reduction
+        for p in self.lm.parameters():
+            p.requires_grad_(False)
+        d = hidden_size(self.lm.config)
+        init_ids = loaded.tokenizer.encode(" " + config.init_text) if config.init_text else None
+        self.prefix_len = len(init_ids) if init_ids else config.prefix_len
+        table = self.lm.get_input_embeddings().weight
+        if config.reparam == "mlp":
+            self.embedding = nn.Embedding(self.prefix_len, d)
+            self.mlp = nn.Sequential(
+                nn.Linear(d, config.mid_dim), nn.Tanh(), nn.Linear(config.mid_dim, d)
+            )
+        else:
+            # random real-token embeddings keep the input in the range the LM was trained on
+            rows = torch.randint(0, table.shape[0], (self.prefix_len,))
+            self.flat = nn.Parameter(table[rows].detach().clone())
+        self.register_buffer("ejected", None)
+        if init_ids:
+            target = table[torch.tensor(init_ids)].detach()
+            if config.reparam == "mlp":
+                fit_mlp(self.mlp, self.embedding.weight, target, config.init_steps, config.init_lr)
+            else:
+                with torch.no_grad():
+                    self.flat.copy_(target)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.lm.eval()
+        return self
+
+    def vectors(self) -> torch.Tensor:
+        """The k input vectors, (P, d)."""
+        if self.ejected is not None:
+            return self.ejected
+        return self.mlp(self.embedding.weight) if self.config.reparam == "mlp" else self.flat
+
+    def past(self, batch_size: int) -> DynamicCache:
+        vectors = self.vectors()
+        embeds = vectors.unsqueeze(0).expand(batch_size, *vectors.shape)  # (B, P, d)
+        mask = torch.ones(batch_size, self.prefix_len, dtype=torch.long)
+        positions = torch.arange(self.prefix_len).expand(batch_size, -1)
+        cache = DynamicCache()
+        lm_call(
+            self.lm, inputs_embeds=embeds, attention_mask=mask, position_ids=positions, cache=cache
+        )
+        return cache
+
+    def finalize(self) -> None:
+        with torch.no_grad():
+            self.ejected = self.vectors().detach().clone()
+        for name in ("embedding", "mlp", "flat"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def stored_state(self) -> dict[str, torch.Tensor]:
+        if self.ejected is None:
+            raise RuntimeError("call finalize() before storing")
+        return {"embeddings": self.ejected}
+
+    def method_info(self) -> dict:
+        return {
+            "prefix_len": self.prefix_len,
+            "reparam": self.config.reparam,
+            "init_text": self.config.init_text,
+            "loss_reduction": self.loss_reduction,
+        }
+
+
+METHODS.register(
+    "embedding-only",
+    MethodSpec(EmbeddingOnlyConfig, EmbeddingOnly),
+    "EMB-k: k trainable input embeddings only, run through the frozen LM (paper §7.2)",
+)

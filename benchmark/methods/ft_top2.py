@@ -1,0 +1,62 @@
+"""FT-top2 (paper §5.2): only the top 2 transformer blocks train, plus the final norm and the token
+embeddings, which are tied to the LM head (anchor `--tuning_mode finetune-top --top_layers 2`
+unfreezes `transformer.h.22/23`, `ln_f` and `wte`: 76.7M = 21.6% of GPT-2 medium, R19).
+
+    python -m benchmark run --method ft-top2 --dataset e2e --train-size 50 --scale smoke
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmark.methods import AdaptedLM, MethodSpec
+from benchmark.methods.blocks import final_norm, transformer_blocks
+from benchmark.models import LoadedModel
+from benchmark.registry import METHODS
+
+
+@dataclass(frozen=True)
+class TopLayersConfig:
+    top_layers: int = 2  # paper §5.2 FT-TOP2
+    train_embeddings: bool = True  # anchor top_layers=2 also trains the tied wte (R19)
+    lm_dropout: bool = True  # the fine-tune paths run the LM in train mode
+
+    def __post_init__(self) -> None:
+        if self.top_layers < 1:
+            raise ValueError("top_layers must be >= 1")
+
+
+class TopLayersTuned(AdaptedLM):
+    loss_reduction = "token_mean"  # the anchor's fine-tune branch (R21)
+
+    def __init__(self, loaded: LoadedModel, config: TopLayersConfig) -> None:
+        super().__init__(loaded)
+        self.config = config
+        blocks = transformer_blocks(self.lm)
+        if config.top_layers > len(blocks):
+            raise ValueError(
+                f"top_layers={config.top_layers} but the model has {len(blocks)} blocks"
+            )
+        for p in self.lm.parameters():
+            p.requires_grad_(False)
+        trained = list(blocks[-config.top_layers :]) + [final_norm(self.lm)]
+        if config.train_embeddings:
+            trained.append(self.lm.get_input_embeddings())
+        for module in trained:
+            for p in module.parameters():
+                p.requires_grad_(True)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.lm.train(mode and self.config.lm_dropout)
+        return self
+
+    def method_info(self) -> dict:
+        return {"loss_reduction": self.loss_reduction, "top_blocks": self.config.top_layers}
+
+
+METHODS.register(
+    "ft-top2",
+    MethodSpec(TopLayersConfig, TopLayersTuned),
+    "fine-tune only the top 2 blocks + final norm + (tied) token embeddings (paper FT-TOP2)",
+)

@@ -1,0 +1,119 @@
+"""The command line as a user runs it: the smoke grid end to end, resuming, dry runs, bad input."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+
+from benchmark.cli import main
+
+
+def rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_smoke_grid_runs_resumes_and_plots(e2e_dir, tmp_path, capsys):
+    results = tmp_path / "results"
+    args = ["run", "--grid", "lowdata", "--scale", "smoke", "--data-dir", str(e2e_dir)]
+    assert main([*args, "--results-dir", str(results)]) == 0
+    table = rows(results / "lowdata.csv")
+    assert [r["method"] for r in table] == ["finetune", "prefix"]
+    for r in table:
+        assert r["status"] == "ok" and r["scale"] == "smoke" and r["model"] == "tiny-gpt2"
+        for metric in ("bleu", "nist", "rouge_l", "cider"):
+            assert math.isfinite(float(r[metric]))
+        assert r["meteor"]  # a number, or a sentence saying why not; never empty
+        assert int(r["eval_size"]) == 6 and r["git_sha"] and "torch" in r["versions"]
+        out = results / r["outputs_dir"]
+        assert len((out / "hypotheses.txt").read_text().splitlines()) == 6
+        # official e2e-metrics layout: a blank line between the references of consecutive inputs
+        assert (out / "references.txt").read_text().count("\n\n") == 5
+    prefix = table[1]
+    assert int(prefix["stored_params"]) < int(prefix["trainable_params"])  # the MLP was ejected
+    assert (results / prefix["outputs_dir"] / "trained.safetensors").is_file()
+
+    capsys.readouterr()
+    assert main([*args, "--results-dir", str(results)]) == 0  # resume: nothing left to run
+    assert "2 done, 0 to run" in capsys.readouterr().out
+    assert len(rows(results / "lowdata.csv")) == 2
+    assert main([*args, "--results-dir", str(results), "--dry-run"]) == 0
+    assert capsys.readouterr().out.count("[done]") == 2
+
+    figures = tmp_path / "figures"
+    assert main(["plot", "--results-dir", str(results), "--out", str(figures)]) == 0
+    assert (figures / "lowdata_e2e.png").stat().st_size > 10_000
+    assert (figures / "lowdata_e2e.pdf").is_file()
+
+
+def test_paper_grid_dry_run_lists_the_protocol(capsys, tmp_path):
+    assert (
+        main(
+            [
+                "run",
+                "--grid",
+                "lowdata",
+                "--scale",
+                "paper",
+                "--dry-run",
+                "--results-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "80 runs" in out  # 4 sizes x 5 subsets x 2 seeds x 2 methods (paper §6.3)
+    assert "e2e/prefix/n=500/subset=4/seed=1" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--grid", "lowdat"], "did you mean: lowdata"),
+        (["run", "--method", "prefx", "--train-size", "50"], "did you mean: prefix"),
+        (["run", "--grid", "lowdata", "--model", "gpt2-medum"], "did you mean: gpt2-medium"),
+        (["run", "--grid", "lowdata", "--data-dir", "/nonexistent/dir"], "/nonexistent/dir"),
+        (["plot", "--results-dir", "/nonexistent/results"], "run `python -m benchmark run"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(argv, message, capsys, monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA_DIR", raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_missing_data_dir_says_how_to_fix(capsys, monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA_DIR", raising=False)
+    assert main(["run", "--grid", "lowdata", "--scale", "smoke"]) == 2
+    assert "BENCHMARK_DATA_DIR" in capsys.readouterr().err
+
+
+def test_nan_loss_fails_the_run_keeps_earlier_rows_and_exits_nonzero(
+    e2e_dir, tmp_path, monkeypatch, capsys
+):
+    import benchmark.runner as runner
+    from benchmark.train import TrainingDiverged
+
+    results = tmp_path / "results"
+    args = ["run", "--method", "finetune,prefix", "--train-size", "50", "--scale", "smoke"]
+    args += ["--data-dir", str(e2e_dir), "--results-dir", str(results)]
+    real_train = runner.train
+
+    def diverge_for_prefix(adapted, *a, **k):
+        if type(adapted).__name__ == "PrefixTuned":
+            raise TrainingDiverged("loss is nan at step 1; lower --lr or check the data")
+        return real_train(adapted, *a, **k)
+
+    monkeypatch.setattr(runner, "train", diverge_for_prefix)
+    assert main(args) == 1
+    table = rows(results / "adhoc.csv")
+    assert [(r["method"], r["status"]) for r in table] == [("finetune", "ok"), ("prefix", "failed")]
+    assert "nan" in table[1]["error"]
+    monkeypatch.setattr(runner, "train", real_train)
+    capsys.readouterr()
+    assert main(args) == 0  # the failed run is retried, the finished one is not
+    assert "1 done, 1 to run" in capsys.readouterr().out
