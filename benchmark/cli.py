@@ -79,6 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-size", type=_int_list, help="ad-hoc: training sizes, e.g. 50,100")
     run.add_argument("--seed", type=_int_list, default=[0], help="ad-hoc: training seeds (0)")
     run.add_argument("--subset", type=_int_list, default=[0], help="ad-hoc: low-data subsets (0)")
+    run.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method option for every run whose method has it, e.g. --set mid_dim=800 "
+        "(see the config dataclasses in benchmark/methods/); repeatable",
+    )
+    run.add_argument(
+        "--prefix-len",
+        type=int,
+        help="prefix/infix/embedding length; also turns real-word init off (random init)",
+    )
+    run.add_argument(
+        "--adapter-pct", type=float, help="adapter budget in %% of the LM, e.g. 3 or 0.1"
+    )
     run.add_argument("--data-dir", help="dataset root (default: $BENCHMARK_DATA_DIR)")
     run.add_argument("--results-dir", default="results", help="where CSVs go (default: results)")
     run.add_argument(
@@ -88,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="draw figures from results CSVs (Figure 3 E2E panel)")
     plot.add_argument("--results-dir", default="results", help="default: results")
     plot.add_argument("--out", default="figures", help="default: figures")
+
+    params = sub.add_parser(
+        "params", help="trainable and stored parameters of every paper method variant on a model"
+    )
+    params.add_argument("--model", default="smollm2-135m", help="hub GPT-2s are counted by shape")
 
     ls = sub.add_parser("ls", help="list registered methods, models, datasets or grids")
     ls.add_argument("what", choices=["methods", "models", "datasets", "grids"])
@@ -155,6 +177,7 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             args.subset,
             args.model,
         )
+    specs = apply_options(specs, parse_options(args))
     results_dir = Path(args.results_dir)
     if args.dry_run:
         return run_specs(specs, Path("."), results_dir, dry_run=True)
@@ -163,6 +186,60 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if failed:
         print(f"error: {failed} run(s) failed; see the status/error columns", file=sys.stderr)
         return 1
+    return 0
+
+
+def parse_options(args: argparse.Namespace) -> dict[str, object]:
+    """--set KEY=VALUE (values read as JSON when they parse: 3, 0.1, true, null) plus shortcuts."""
+    import json
+
+    options: dict[str, object] = {}
+    for item in args.options:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    if args.prefix_len is not None:
+        options.update(prefix_len=args.prefix_len, init_text=None)
+    if args.adapter_pct is not None:
+        options["adapter_pct"] = args.adapter_pct
+    return options
+
+
+def apply_options(specs: list, options: dict[str, object]) -> list:
+    """Give each run the options its method's config has; an option no method has is an error."""
+    import dataclasses
+
+    from benchmark.registry import METHODS
+
+    used: set[str] = set()
+    out = []
+    for spec in specs:
+        fields = {f.name for f in dataclasses.fields(METHODS.get(spec.method).config_cls)}
+        mine = {k: v for k, v in options.items() if k in fields}
+        used |= set(mine)
+        out.append(dataclasses.replace(spec, method_options={**spec.method_options, **mine}))
+    unused = set(options) - used
+    if unused:
+        methods = sorted({s.method for s in specs})
+        raise ValueError(f"option(s) {sorted(unused)} apply to none of the methods {methods}")
+    return out
+
+
+def cmd_params(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.budget import parameter_table
+
+    rows = parameter_table(args.model)
+    print(f"{args.model}: {rows[0]['lm_params']:,} LM parameters")
+    print(f"{'variant':15s} {'trainable':>12s} {'%':>8s} {'stored':>12s} {'%':>8s}")
+    for r in rows:
+        print(
+            f"{r['variant']:15s} {r['trainable_params']:12,d} {r['trainable_pct']:8.3f} "
+            f"{r['stored_params']:12,d} {r['stored_pct']:8.3f}"
+        )
     return 0
 
 
@@ -194,4 +271,10 @@ def cmd_fetch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "plot": cmd_plot, "ls": cmd_ls, "fetch": cmd_fetch}
+COMMANDS = {
+    "run": cmd_run,
+    "plot": cmd_plot,
+    "params": cmd_params,
+    "ls": cmd_ls,
+    "fetch": cmd_fetch,
+}

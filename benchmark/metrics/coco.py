@@ -7,16 +7,20 @@ ROUGE-L and CIDEr-D (pure Python) score the tokenised texts. Here:
 * `ptb_tokenize` drives the CoreNLP 3.4.1 jar itself (one Java call for all texts, a temporary
   directory of its own, a timeout, a line-count check) instead of pycocoevalcap's `PTBTokenizer`,
   which writes into its install directory and silently misaligns on a short output.
-* `regex_tokenize` is the documented no-Java stand-in (implementation notes D.1: ROUGE-L within
-  0.0001 and CIDEr within 0.0025 of PTB on E2E).
+* `regex_tokenize` is the no-Java stand-in. Implementation notes D.1 allow a regex tokeniser
+  within 0.0001 ROUGE-L / 0.0025 CIDEr of PTB on E2E; this one reproduces PTB's tokens exactly on
+  every E2E dev and test reference (it differs only on abbreviations like "st." that PTB keeps).
 * `meteor` drives `meteor-1.5.jar -stdio` with the same protocol as pycocoevalcap's `Meteor` (one
   SCORE line per instance with all its references, one EVAL line for the corpus) but with a
   watchdog, stderr to a file and the process always reaped.
 * `rouge_l` and `cider_d` call pycocoevalcap's `Rouge` and `Cider` directly.
 
 Usage:
-    from benchmark.metrics.coco import ptb_tokenize, meteor
-    hyps_and_refs = ptb_tokenize(["The Eagle is cheap.", "The Eagle is a cheap pub."], java)
+    import shutil
+    from benchmark.metrics.coco import meteor, ptb_tokenize
+    java = shutil.which("java")
+    hyp, ref = ptb_tokenize(["The Eagle is cheap.", "The Eagle is a cheap pub."], java)
+    corpus_meteor, per_instance = meteor([hyp], [[ref]], java)
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ PTB_TOKENIZER = (
     "pycocoevalcap punctuation tokens removed"
 )
 REGEX_TOKENIZER = (
-    'regex-1: lower-case; currency as PTB (£->#, €->$, ¢->cents); split off ()[]{}"!?;$¥#% and '
-    "-- everywhere and .,: unless between digits; strip - ' ` at token edges (keeping a minus "
+    "regex-1: lower-case; currency and brackets spelled as PTB (£->#, €->$, ¢->cents, "
+    '(->-lrb- etc., kept as words as the official scorer keeps them); split off "!?;$¥#% and -- '
+    "everywhere and .,: unless between digits; strip - ' ` at token edges (keeping a minus "
     "before a digit); split clitics n't 's 're 've 'll 'd 'm; drop punctuation tokens "
     "(PTB stand-in, used because java is absent)"
 )
@@ -110,7 +115,10 @@ def ptb_tokenize(texts: Sequence[str], java: str) -> list[str]:
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace")[-2000:]
         raise JavaToolError(f"PTBTokenizer exited with {proc.returncode}: {stderr}")
-    lines = proc.stdout.decode("utf-8").split("\n")
+    try:
+        lines = proc.stdout.decode("utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise JavaToolError(f"PTBTokenizer output is not UTF-8: {err}") from err
     if lines and lines[-1] == "":
         lines.pop()  # the final "\n" of the output
     if len(lines) != len(texts):
@@ -125,8 +133,12 @@ def ptb_tokenize(texts: Sequence[str], java: str) -> list[str]:
 # PTBTokenizer 3.4.1 normalises currency symbols ("£20-25" -> "# 20-25", "€" -> "$", "¢" -> "cents");
 # the same spelling here keeps CIDEr's n-grams and document frequencies identical to PTB's.
 _CURRENCY = {"£": " # ", "€": " $ ", "¢": " cents "}
+# PTB spells brackets -LRB- etc.; lower-cased by -lowerCase they no longer match pycocoevalcap's
+# upper-case punctuation list, so the official scorer KEEPS them as words.
+_BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-", "}": "-rcb-"}
+_BRACKET_TOKENS = frozenset(_BRACKETS.values())
 # PTB makes these single-character tokens wherever they occur.
-_ALWAYS_SPLIT = re.compile(r"([()\[\]{}\"!?;$¥#%]|--)")
+_ALWAYS_SPLIT = re.compile(r"([\"!?;$¥#%]|--)")
 # Commas, periods and colons stay inside numbers ("1,000", "3.5", "10:30"), else are split.
 _SPLIT_PERIOD_COMMA_COLON = re.compile(r"(?<!\d)([.,:])|([.,:])(?!\d)")
 # Clitics PTB separates: "don't" -> "do n't", "can't" -> "ca n't", "it's" -> "it 's".
@@ -135,7 +147,7 @@ _CLITICS = ("n't", "'s", "'re", "'ve", "'ll", "'d", "'m")
 # too); a leading hyphen before a digit is a minus sign and stays ("£ -25" -> "# -25").
 _EDGE_CHARACTERS = "-'`"
 _NEGATIVE_NUMBER = re.compile(r"-\d")
-_REGEX_PUNCTUATION = frozenset(PUNCTUATIONS) | frozenset('()[]{}"!?;:.,')
+_REGEX_PUNCTUATION = frozenset(PUNCTUATIONS) | frozenset('"!?;:.,')
 
 
 def _pad(match: re.Match[str]) -> str:
@@ -143,7 +155,7 @@ def _pad(match: re.Match[str]) -> str:
 
 
 def _split_clitic(token: str) -> list[str]:
-    if token in _CLITICS:  # already separated, as in the pre-tokenised E2E references
+    if token in _CLITICS or token in _BRACKET_TOKENS:  # e.g. pre-tokenised "do n't"
         return [token]
     minus = "-" if _NEGATIVE_NUMBER.match(token) else ""
     token = minus + token.strip(_EDGE_CHARACTERS)
@@ -162,6 +174,8 @@ def regex_tokenize(text: str) -> str:
     text = one_line(text).lower()
     for symbol, spelled in _CURRENCY.items():
         text = text.replace(symbol, spelled)
+    for bracket, spelled in _BRACKETS.items():
+        text = text.replace(bracket, f" {spelled} ")
     text = _ALWAYS_SPLIT.sub(_pad, text)
     text = _SPLIT_PERIOD_COMMA_COLON.sub(_pad, text)
     tokens = [piece for token in text.split() for piece in _split_clitic(token)]

@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 
 # Bump whenever any E2E number could change for the same strings; every result row records it.
 METRICS_VERSION = "e2e-metrics-parity-1"
-SCORER = "tuetschek/e2e-metrics measure_scores.py -p (reimplemented: sacrebleu, mteval NIST, pycocoevalcap)"
+SCORER = (
+    "tuetschek/e2e-metrics measure_scores.py -p, reimplemented "
+    "(sacrebleu BLEU, mteval-style NIST, pycocoevalcap METEOR/ROUGE-L/CIDEr)"
+)
 BLEU_OPTIONS = {"tokenize": "13a", "lowercase": True}  # pymteval is case-insensitive by default
 E2E_METRICS = ("bleu", "nist", "meteor", "rouge_l", "cider")  # the paper's Table 1 column order
 
@@ -137,7 +140,7 @@ def score_e2e(hypotheses: list[str], references: list[list[str]]) -> dict[str, f
 
 @functools.lru_cache(maxsize=1)
 def bleu_signature() -> str:
-    """sacrebleu signature of the E2E BLEU configuration (nrefs is 'var': E2E inputs have 1-46)."""
+    """sacrebleu signature of the E2E BLEU configuration (nrefs:var, as E2E reference counts vary)."""
     metric = BLEU(**BLEU_OPTIONS)
     # A two-instance corpus with 2 and 1 references makes sacrebleu fill in nrefs:var.
     metric.corpus_score(["a", "a"], [["a", "a"], ["a", None]])

@@ -1,0 +1,70 @@
+"""Parameter budgets: what each method trains and stores, as counts and % of the LM (paper §5.2,
+ACL fn 7). Counting needs no weights, so hub models are built from their configs on the meta device.
+
+    python -m benchmark params --model gpt2-medium
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from benchmark.methods import count_parameters
+from benchmark.models import ByteTokenizer, LoadedModel, load_model
+from benchmark.registry import METHODS
+
+# GPT-2 architecture facts (Radford et al. 2019; the HF configs), for counting without a download
+GPT2_SHAPES = {
+    "gpt2": dict(n_layer=12, n_embd=768, n_head=12),
+    "gpt2-medium": dict(n_layer=24, n_embd=1024, n_head=16),
+    "gpt2-large": dict(n_layer=36, n_embd=1280, n_head=20),
+}
+
+# method variants the paper reports, with the options that define them
+PAPER_VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("FT-FULL", "finetune", {}),
+    ("FT-TOP2", "ft-top2", {}),
+    ("ADAPTER(3%)", "adapter", {"adapter_pct": 3.0}),
+    ("ADAPTER(0.1%)", "adapter", {"adapter_pct": 0.1}),
+    ("PREFIX (P=5)", "prefix", {"prefix_len": 5}),
+    ("PREFIX (P=10)", "prefix", {"prefix_len": 10}),
+    ("EMB-10", "embedding-only", {"prefix_len": 10}),
+    ("INFIX-10", "infix", {"prefix_len": 10}),
+]
+
+
+def shape_only(name: str) -> LoadedModel:
+    """A hub GPT-2 with the right architecture and no weights (meta device)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(vocab_size=50257, n_positions=1024, **GPT2_SHAPES[name])
+    with torch.device("meta"):
+        model = GPT2LMHeadModel(config)
+    return LoadedModel(name, model, ByteTokenizer(), 50256, 50256, 50256, provenance="shape only")
+
+
+def parameter_table(model: str) -> list[dict[str, Any]]:
+    rows = []
+    for label, method, options in PAPER_VARIANTS:
+        loaded = shape_only(model) if model in GPT2_SHAPES else load_model(model)
+        spec = METHODS.get(method)
+        torch.manual_seed(0)
+        adapted = spec.build(loaded, spec.make_config(options))
+        lm = loaded.num_parameters
+        trainable = count_parameters(adapted.trainable_parameters())
+        adapted.finalize()
+        stored = count_parameters(adapted.stored_state().values())
+        rows.append(
+            {
+                "variant": label,
+                "method": method,
+                "lm_params": lm,
+                "trainable_params": trainable,
+                "trainable_pct": 100 * trainable / lm,
+                "stored_params": stored,
+                "stored_pct": 100 * stored / lm,
+                **adapted.method_info(),
+            }
+        )
+    return rows

@@ -1,0 +1,178 @@
+"""Infix-tuning (INFIX-k, paper §7.3): trainable activations placed between source and target,
+[x; INFIX; y], in every layer like the prefix (anchor `get_prompt_p5_infix`, R17).
+
+The frozen LM runs over [emb(x); k trainable input vectors] to give keys/values for the source and
+infix positions; an MLP-reparameterised term (as prefix-tuning's) is added to the infix positions'
+keys/values in every layer. y then attends to [x; infix] with mask [mask(x); 1*k; mask(y)] and
+positions that start at |x| + k. The source never sees the infix (it comes after it, causally).
+
+    python -m benchmark run --method infix --set prefix_len=10 --train-size 50 --scale smoke
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import DynamicCache
+
+from benchmark.lm import (
+    cache_from_layers,
+    hidden_size,
+    kv_geometry,
+    lm_call,
+    positions_from_mask,
+    split_flat_prefix,
+)
+from benchmark.methods import AdaptedLM, DecodeState, MethodSpec
+from benchmark.models import LoadedModel
+from benchmark.registry import METHODS
+
+
+@dataclass(frozen=True)
+class InfixConfig:
+    prefix_len: int = 10  # k; paper ACL Table 5 reports INFIX-1, INFIX-10, INFIX-20
+    mid_dim: int = 512  # the reparameterisation MLP of prefix-tuning (ACL fn 4)
+    loss_reduction: str = "sequence_sum"  # prefix-family objective of the anchor (R21)
+
+    def __post_init__(self) -> None:
+        if self.prefix_len < 1:
+            raise ValueError("prefix_len must be >= 1")
+
+
+class InfixTuned(AdaptedLM):
+    def __init__(self, loaded: LoadedModel, config: InfixConfig) -> None:
+        super().__init__(loaded)
+        self.config = config
+        self.loss_reduction = config.loss_reduction
+        self.sep_id = loaded.sep_id
+        self.pad_id = loaded.pad_id
+        for p in self.lm.parameters():
+            p.requires_grad_(False)
+        self.geometry = kv_geometry(self.lm.config)
+        d = hidden_size(self.lm.config)
+        k = config.prefix_len
+        table = self.lm.get_input_embeddings().weight
+        # input vectors start as random real-token embeddings: in the range the LM expects
+        self.inputs = nn.Parameter(table[torch.randint(0, table.shape[0], (k,))].detach().clone())
+        self.embedding = nn.Embedding(k, d)
+        self.mlp = nn.Sequential(
+            nn.Linear(d, config.mid_dim), nn.Tanh(), nn.Linear(config.mid_dim, self.geometry.width)
+        )
+        self.register_buffer("ejected_term", None)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.lm.eval()
+        return self
+
+    def additive_term(self) -> torch.Tensor:
+        """(k, 2*L*n_kv*head_dim), added to the infix positions' keys/values."""
+        if self.ejected_term is not None:
+            return self.ejected_term
+        return self.mlp(self.embedding.weight)
+
+    # --- the [x; infix] part -------------------------------------------------------------------
+    def encode_source(
+        self, source: torch.Tensor, source_mask: torch.Tensor
+    ) -> tuple[DynamicCache, torch.Tensor]:
+        """Keys/values of [x; infix] for left-padded sources (B, Tx); returns the cache and its
+        attention mask (B, Tx + k)."""
+        batch, k = source.shape[0], self.config.prefix_len
+        embeds = torch.cat(
+            [
+                self.lm.get_input_embeddings()(source),
+                self.inputs.unsqueeze(0).expand(batch, -1, -1),
+            ],
+            dim=1,
+        )
+        mask = torch.cat([source_mask, torch.ones(batch, k, dtype=source_mask.dtype)], dim=1)
+        cache = DynamicCache()
+        lm_call(
+            self.lm,
+            inputs_embeds=embeds,
+            attention_mask=mask,
+            position_ids=positions_from_mask(mask, 0),
+            cache=cache,
+        )
+        term = self.additive_term()
+        added = split_flat_prefix(term.unsqueeze(0).expand(batch, *term.shape), self.geometry)
+        layers = []
+        for layer, (key_add, value_add) in zip(cache.layers, added):
+            keys = torch.cat([layer.keys[:, :, :-k], layer.keys[:, :, -k:] + key_add], dim=2)
+            values = torch.cat(
+                [layer.values[:, :, :-k], layer.values[:, :, -k:] + value_add], dim=2
+            )
+            layers.append((keys, values))
+        return cache_from_layers(layers), mask
+
+    def _split(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        """Cut each row at its separator: left-padded sources, right-padded [sep; y] parts."""
+        rows = []
+        for ids, mask in zip(input_ids, attention_mask):
+            real = ids[mask.bool()]
+            where = (real == self.sep_id).nonzero()
+            if len(where) == 0:
+                raise ValueError("infix needs the separator token between source and target")
+            cut = int(where[0])
+            rows.append((real[:cut], real[cut:], int((mask.cumsum(0) == 0).sum())))
+        width_x = max(len(x) for x, _, _ in rows)
+        width_y = max(len(y) for _, y, _ in rows)
+        batch = len(rows)
+        source = torch.full((batch, width_x), self.pad_id, dtype=torch.long)
+        source_mask = torch.zeros((batch, width_x), dtype=torch.long)
+        target = torch.full((batch, width_y), self.pad_id, dtype=torch.long)
+        target_mask = torch.zeros((batch, width_y), dtype=torch.long)
+        for b, (x, y, _) in enumerate(rows):
+            source[b, width_x - len(x) :] = x
+            source_mask[b, width_x - len(x) :] = 1
+            target[b, : len(y)] = y
+            target_mask[b, : len(y)] = 1
+        return rows, source, source_mask, target, target_mask
+
+    def _run_target(self, input_ids, attention_mask):
+        rows, source, source_mask, target, target_mask = self._split(input_ids, attention_mask)
+        cache, mask = self.encode_source(source, source_mask)
+        start = source_mask.sum(1) + self.config.prefix_len  # y's positions start at |x| + k
+        full_mask = torch.cat([mask, target_mask], dim=1)
+        positions = positions_from_mask(target_mask, start)
+        out = lm_call(
+            self.lm, input_ids=target, attention_mask=full_mask, position_ids=positions, cache=cache
+        )
+        return rows, out.logits, cache, full_mask, positions
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        rows, logits, *_ = self._run_target(input_ids, attention_mask)
+        # put y's logits back where y sits in the caller's layout; source slots stay zero (their
+        # labels are ignored)
+        out = logits.new_zeros(*input_ids.shape, logits.shape[-1])
+        for b, (x, y, left_pad) in enumerate(rows):
+            start = left_pad + len(x)
+            out[b, start : start + len(y)] = logits[b, : len(y)]
+        return out
+
+    def prefill(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        _, logits, cache, full_mask, positions = self._run_target(input_ids, attention_mask)
+        return logits[:, -1], DecodeState(cache, full_mask, positions[:, -1] + 1)
+
+    def finalize(self) -> None:
+        with torch.no_grad():
+            self.ejected_term = self.additive_term().detach().clone()
+        del self.embedding, self.mlp
+        self.inputs.requires_grad_(False)
+
+    def stored_state(self) -> dict[str, torch.Tensor]:
+        if self.ejected_term is None:
+            raise RuntimeError("call finalize() before storing")
+        return {"infix_inputs": self.inputs.detach(), "infix_term": self.ejected_term}
+
+    def method_info(self) -> dict:
+        return {"prefix_len": self.config.prefix_len, "loss_reduction": self.loss_reduction}
+
+
+METHODS.register(
+    "infix",
+    MethodSpec(InfixConfig, InfixTuned),
+    "INFIX-k: trainable activations between source and target, [x; infix; y] (paper §7.3)",
+)

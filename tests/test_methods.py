@@ -1,0 +1,132 @@
+"""Every method on every decoder family: trains, changes exactly what it should, decodes with its
+change (equal to a step-by-step loop of full forward passes), and ejects without changing outputs.
+
+Adding a method = one module in benchmark/methods/ and one row in METHOD_ROWS.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmark.data import Example
+from benchmark.decode import greedy_batch
+from benchmark.registry import METHODS
+from benchmark.train import TrainConfig, collate, encode_pair, encode_prompt, sequence_losses, train
+
+from .test_decode import SOURCES, reference_greedy
+
+PAIRS = [
+    Example("name : Aromi | Type : coffee shop", ("Aromi is a coffee shop.",)),
+    Example("name : Bibimbap House | food : Chinese", ("Bibimbap House serves Chinese food.",)),
+    Example(
+        "name : The Vaults | Type : pub | area : riverside", ("The Vaults is a riverside pub.",)
+    ),
+]
+
+
+def _top2(name: str, num_layers: int) -> bool:
+    top = {f".{num_layers - 2}.", f".{num_layers - 1}."}
+    return (
+        any(t in name for t in top)
+        or "ln_f" in name
+        or name.startswith("model.norm")
+        or ("wte" in name or "embed_tokens" in name or "lm_head" in name)
+    )
+
+
+# (method, options, which LM parameters may change: name, num_layers -> bool)
+METHOD_ROWS = [
+    ("finetune", {}, lambda name, n: True),
+    ("ft-top2", {}, _top2),
+    ("adapter", {"adapter_pct": 3.0}, lambda name, n: False),
+    ("prefix", {"prefix_len": 3, "mid_dim": 16}, lambda name, n: False),
+    ("prefix", {"prefix_len": 3, "reparam": "flat"}, lambda name, n: False),
+    ("embedding-only", {"prefix_len": 3, "mid_dim": 16}, lambda name, n: False),
+    ("infix", {"prefix_len": 3, "mid_dim": 16}, lambda name, n: False),
+]
+
+
+def test_every_registered_method_has_a_row():
+    assert set(METHODS.names()) == {row[0] for row in METHOD_ROWS}
+
+
+@pytest.mark.parametrize(
+    "method, options, lm_may_change", METHOD_ROWS, ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_method_trains_changes_what_it_should_and_decodes_with_its_change(
+    tiny, method, options, lm_may_change
+):
+    torch.manual_seed(0)
+    spec = METHODS.get(method)
+    lm_before = {n: p.detach().clone() for n, p in tiny.model.named_parameters()}
+    adapted = spec.build(tiny, spec.make_config(options))
+    own_before = {
+        n: p.detach().clone() for n, p in adapted.named_parameters() if not n.startswith("lm.")
+    }
+    config = TrainConfig(max_steps=2, batch_size=3, lr=1e-2, warmup_steps=0)
+    batch = collate(
+        [encode_pair(tiny, e.source, e.references[0], config) for e in PAIRS], tiny.pad_id
+    )
+
+    def loss() -> float:
+        adapted.eval()
+        with torch.no_grad():
+            return float(sequence_losses(adapted(*batch[:2]), batch[2])[0].sum())
+
+    start = loss()
+    train(adapted, tiny, PAIRS, [], config, progress=False)
+    assert loss() < start
+
+    layers = tiny.model.config.num_hidden_layers
+    for name, param in tiny.model.named_parameters():
+        changed = not torch.equal(param, lm_before[name])
+        assert changed == lm_may_change(name, layers), f"{method}: {name} changed={changed}"
+    for name, param in adapted.named_parameters():
+        if name in own_before and param.requires_grad:
+            assert not torch.equal(param, own_before[name]), f"{method}: {name} did not train"
+
+    prompts = [encode_prompt(tiny, s) for s in SOURCES]
+    ids, mask, _ = batch
+    before_eject = adapted(ids, mask)
+    adapted.finalize()
+    adapted.eval()
+    assert torch.allclose(adapted(ids, mask), before_eject, atol=1e-5)
+    decoded = greedy_batch(adapted, tiny, prompts, max_new=10)
+    assert decoded == [reference_greedy(adapted, tiny, p, 10) for p in prompts]
+    stored = adapted.stored_state()
+    assert stored and all(isinstance(t, torch.Tensor) for t in stored.values())
+
+
+def test_infix_is_seen_by_the_target_but_not_by_the_source():
+    from benchmark.methods.infix import InfixConfig, InfixTuned
+    from benchmark.models import load_model
+
+    loaded = load_model("tiny-llama")
+    torch.manual_seed(0)
+    infix = InfixTuned(loaded, InfixConfig(prefix_len=2, mid_dim=8)).eval()
+    config = TrainConfig()
+    ids, mask, labels = collate(
+        [encode_pair(loaded, PAIRS[0].source, PAIRS[0].references[0], config)], loaded.pad_id
+    )
+    source_len = len(loaded.tokenizer.encode(" " + PAIRS[0].source))
+    source = ids[:, :source_len]
+    cache_a, _ = infix.encode_source(source, torch.ones_like(source))
+    logits_a = infix(ids, mask)
+    with torch.no_grad():
+        infix.inputs.add_(1.0)
+        infix.mlp[-1].bias.add_(1.0)
+    cache_b, _ = infix.encode_source(source, torch.ones_like(source))
+    logits_b = infix(ids, mask)
+    for la, lb in zip(cache_a.layers, cache_b.layers):
+        assert torch.equal(la.keys[:, :, :source_len], lb.keys[:, :, :source_len])  # source blind
+        assert not torch.equal(la.keys[:, :, source_len:], lb.keys[:, :, source_len:])
+    target = labels[0] != -100
+    assert not torch.allclose(
+        logits_a[0, source_len:][target[source_len:]], logits_b[0, source_len:][target[source_len:]]
+    )
+
+
+def test_unknown_option_is_a_clear_error():
+    with pytest.raises(ValueError, match="known:"):
+        METHODS.get("prefix").make_config({"prefix_lenght": 3})
