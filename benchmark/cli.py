@@ -106,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--results-dir", default="results", help="default: results")
     plot.add_argument("--out", default="figures", help="default: figures")
 
+    tables = sub.add_parser(
+        "tables", help="the paper's tables with ours beside them (Markdown + LaTeX, from CSVs)"
+    )
+    tables.add_argument("--results-dir", default="results", help="default: results")
+    tables.add_argument("--out", default="tables", help="default: tables")
+    tables.add_argument(
+        "--paper-version",
+        choices=["ACL2021", "arXiv-v1"],
+        default="ACL2021",
+        help="which paper version's numbers to show (default: ACL2021, the published one)",
+    )
+
     params = sub.add_parser(
         "params", help="trainable and stored parameters of every paper method variant on a model"
     )
@@ -129,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return COMMANDS[args.command](args, parser)
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(
             "interrupted: finished runs are saved; the current one will rerun next time",
@@ -251,6 +266,14 @@ def cmd_plot(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def cmd_tables(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.report.tables import write_tables
+
+    for path in write_tables(Path(args.results_dir), Path(args.out), args.paper_version):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_ls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from benchmark.registry import DATASETS, GRIDS, METHODS, MODELS
 
@@ -274,6 +297,7 @@ def cmd_fetch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 COMMANDS = {
     "run": cmd_run,
     "plot": cmd_plot,
+    "tables": cmd_tables,
     "params": cmd_params,
     "ls": cmd_ls,
     "fetch": cmd_fetch,

@@ -22,10 +22,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from benchmark.data.lowdata import sample_lowdata
+from benchmark.data.lowdata import LowDataSubset, sample_lowdata
 from benchmark.decode import decode
 from benchmark.grids import RunSpec
 from benchmark.methods import count_parameters
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = [
     "run_id", "config_hash", "grid", "scale", "dataset", "dataset_version", "data_sha256",
-    "eval_split", "eval_size", "method", "method_config", "model", "model_source",
+    "eval_split", "eval_size", "method", "variant", "method_config", "model", "model_source",
     "train_size", "subset", "seed", "lm_params", "trainable_params", "trainable_pct",
     "stored_params", "stored_pct", "bleu", "nist", "meteor", "rouge_l", "cider",
     "empty_outputs", "steps", "best_step", "best_dev_loss", "train_seconds", "decode_seconds",
@@ -128,6 +129,24 @@ def git_sha() -> str:
         return "unknown"
 
 
+FULL_DATA_DEV_PAIRS = 500  # dev pairs scored for checkpoint selection in full-data runs (cost cap)
+
+
+def full_data(train_pairs: list, dev_pairs: list) -> LowDataSubset:
+    """The whole training split, and a fixed sample of the dev split for checkpoint selection."""
+    rng = np.random.default_rng(0)
+    count = min(FULL_DATA_DEV_PAIRS, len(dev_pairs))
+    dev_indices = tuple(int(i) for i in rng.choice(len(dev_pairs), count, replace=False))
+    return LowDataSubset(
+        train=list(train_pairs),
+        dev=[dev_pairs[i] for i in dev_indices],
+        train_indices=(),  # all of them, in file order
+        dev_indices=dev_indices,
+        train_size=len(train_pairs),
+        subset=0,
+    )
+
+
 def outputs_dir(results_dir: Path, spec: RunSpec) -> Path:
     return results_dir / "runs" / spec.grid / spec.scale / spec.model / spec.run_id
 
@@ -149,6 +168,7 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         },
         "eval_split": spec.eval_split,
         "method": spec.method,
+        "variant": spec.label,
         "model": spec.model,
         "train_size": spec.train_size,
         "subset": spec.subset,
@@ -159,12 +179,12 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         "git_sha": git_sha(),
     }
 
-    subset = sample_lowdata(
-        dataset.load_pairs(data_dir, dataset.train_split),
-        dataset.load_pairs(data_dir, dataset.dev_split),
-        spec.train_size,
-        spec.subset,
-    )
+    train_pairs = dataset.load_pairs(data_dir, dataset.train_split)
+    dev_pairs = dataset.load_pairs(data_dir, dataset.dev_split)
+    if spec.train_size:
+        subset = sample_lowdata(train_pairs, dev_pairs, spec.train_size, spec.subset)
+    else:
+        subset = full_data(train_pairs, dev_pairs)
     evaluation = dataset.load(data_dir, spec.eval_split)
     if spec.eval_limit is not None:
         evaluation = evaluation[: spec.eval_limit]

@@ -1,0 +1,283 @@
+"""The paper's tables with our numbers beside them: Markdown and LaTeX (booktabs) per table.
+
+    python -m benchmark tables [--out tables/] [--paper-version ACL2021|arXiv-v1]
+
+Per cell: the paper's value (as printed), ours as mean ± sample std over runs (n), and ours minus the
+paper. Our rows come from `results/<grid>.csv` (status ok). A table whose grid has no finished run
+shows the paper's column and "not run" in ours; smoke-scale rows are never used. Reads CSVs only
+(no torch), so it runs in a second.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.report.paper import DEFAULT_PAPER_VERSION, load_reference_results
+
+NOT_RUN = "not run"
+
+
+@dataclass(frozen=True)
+class Column:
+    dataset: str  # dataset as named in the paper table (reference CSV)
+    split: str  # split_or_setting in the reference CSV
+    metric: str  # metric in the reference CSV
+    ours: str  # our results column
+    our_dataset: str  # our dataset registry name
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # output file stem
+    title: str
+    sources: dict[str, str]  # paper version -> `source` label in the reference CSV
+    grid: str  # which results/<grid>.csv holds our runs
+    paper_model: str
+    rows: tuple[tuple[str, str], ...]  # (paper method label, our `variant` label)
+    columns: tuple[Column, ...]
+
+
+def _e2e(metric: str, ours: str) -> Column:
+    return Column("e2e", "test", metric, ours, "e2e")
+
+
+E2E_COLUMNS = (
+    _e2e("bleu", "bleu"),
+    _e2e("nist", "nist"),
+    _e2e("meteor", "meteor"),
+    _e2e("rouge-l", "rouge_l"),
+    _e2e("cider", "cider"),
+)
+TABLE_TO_TEXT_ROWS = (
+    ("fine-tune", "fine-tune"),
+    ("ft-top2", "ft-top2"),
+    ("adapter-3%", "adapter-3%"),
+    ("adapter-0.1%", "adapter-0.1%"),
+    ("prefix-0.1%", "prefix-0.1%"),
+)
+TABLE_TO_TEXT = {"ACL2021": "ACL2021 Table 2", "arXiv-v1": "arXiv-v1 Table 1"}
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        "table2_e2e",
+        "Table-to-text, E2E test (ACL Table 2 / v1 Table 1)",
+        TABLE_TO_TEXT,
+        "table1",
+        "gpt2-medium",
+        TABLE_TO_TEXT_ROWS,
+        E2E_COLUMNS,
+    ),
+    TableSpec(
+        "table2_webnlg",
+        "Table-to-text, WebNLG 2017 test, seen / unseen / all (ACL Table 2 / v1 Table 1)",
+        TABLE_TO_TEXT,
+        "table1",
+        "gpt2-medium",
+        TABLE_TO_TEXT_ROWS,
+        tuple(
+            Column("webnlg", split, metric, f"{metric}_{split}", "webnlg")
+            for metric in ("bleu", "meteor", "ter")
+            for split in ("seen", "unseen", "all")
+        ),
+    ),
+    TableSpec(
+        "table2_dart",
+        "Table-to-text, DART test (ACL Table 2 / v1 Table 1)",
+        TABLE_TO_TEXT,
+        "table1",
+        "gpt2-medium",
+        TABLE_TO_TEXT_ROWS,
+        tuple(
+            Column("dart", "test", metric, metric, "dart")
+            for metric in ("bleu", "meteor", "ter", "moverscore", "bertscore", "bleurt")
+        ),
+    ),
+    TableSpec(
+        "table3_xsum",
+        "Summarisation, XSUM test (ACL Table 3 / v1 Table 2)",
+        {"ACL2021": "ACL2021 Table 3", "arXiv-v1": "arXiv-v1 Table 2"},
+        "table2",
+        "bart-large",
+        (("fine-tune", "fine-tune"), ("prefix-2%", "prefix-2%"), ("prefix-0.1%", "prefix-0.1%")),
+        tuple(
+            Column("xsum", "test", metric, ours, "xsum")
+            for metric, ours in (
+                ("rouge-1", "rouge1"),
+                ("rouge-2", "rouge2"),
+                ("rouge-l", "rougeL"),
+            )
+        ),
+    ),
+    TableSpec(
+        "table4_extrapolation",
+        "Extrapolation, XSUM news-to-sports and within-news (ACL Table 4 / v1 Table 3)",
+        {"ACL2021": "ACL2021 Table 4", "arXiv-v1": "arXiv-v1 Table 3"},
+        "extrapolation",
+        "bart-large",
+        (("fine-tune", "fine-tune"), ("prefix", "prefix")),
+        tuple(
+            Column(dataset, "test", metric, ours, our)
+            for dataset, our in (
+                ("xsum-news2sports", "xsum-news2sports"),
+                ("xsum-withinnews", "xsum-withinnews"),
+            )
+            for metric, ours in (
+                ("rouge-1", "rouge1"),
+                ("rouge-2", "rouge2"),
+                ("rouge-l", "rougeL"),
+            )
+        ),
+    ),
+    TableSpec(
+        "table5_intrinsic",
+        "Intrinsic evaluation: embedding-only and infix, E2E test (ACL Table 5 / v1 Table 4)",
+        {"ACL2021": "ACL2021 Table 5", "arXiv-v1": "arXiv-v1 Table 4"},
+        "intrinsic",
+        "gpt2-medium",
+        (("prefix", "prefix"),)
+        + tuple((f"emb-{k}", f"emb-{k}") for k in (1, 10, 20))
+        + tuple((f"infix-{k}", f"infix-{k}") for k in (1, 10, 20)),
+        E2E_COLUMNS,
+    ),
+)
+
+
+def _num(text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def our_runs(results_dir: Path, grid: str) -> pd.DataFrame:
+    """Finished, non-smoke rows of results/<grid>.csv (empty when the grid has not run)."""
+    path = results_dir / f"{grid}.csv"
+    if not path.is_file():
+        return pd.DataFrame()
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if table.empty or "status" not in table.columns:
+        return pd.DataFrame()
+    table = table[(table["status"] == "ok") & (table["scale"] != "smoke")]
+    if "variant" not in table.columns:
+        table = table.assign(variant=table["method"])
+    return table
+
+
+def _ours(runs: pd.DataFrame, variant: str, column: Column) -> tuple[str, float, int]:
+    if runs.empty or column.ours not in runs.columns:
+        return NOT_RUN, math.nan, 0
+    cells = runs[(runs["variant"] == variant) & (runs["dataset"] == column.our_dataset)]
+    if cells.empty:
+        return NOT_RUN, math.nan, 0
+    values = pd.Series([_num(v) for v in cells[column.ours]]).dropna()
+    if values.empty:  # e.g. "not computed: java not found": say so rather than invent a number
+        reasons = sorted(set(cells[column.ours]))
+        return "; ".join(reasons)[:60] or "not computed", math.nan, 0
+    mean = float(values.mean())
+    if len(values) == 1:
+        return f"{mean:.2f} (n=1)", mean, 1
+    return f"{mean:.2f} ± {float(values.std()):.2f} (n={len(values)})", mean, len(values)
+
+
+def build_table(spec: TableSpec, results_dir: Path, version: str) -> tuple[pd.DataFrame, str]:
+    """Long format: one line per (method, metric column) with paper, ours and the difference."""
+    paper = load_reference_results(version)
+    paper = paper[(paper["source"] == spec.sources[version]) & (paper["model"] == spec.paper_model)]
+    runs = our_runs(results_dir, spec.grid)
+    lines = []
+    for paper_method, variant in spec.rows:
+        for column in spec.columns:
+            hit = paper[
+                (paper["method"] == paper_method)
+                & (paper["dataset"] == column.dataset)
+                & (paper["split_or_setting"] == column.split)
+                & (paper["metric"] == column.metric)
+            ]
+            paper_value = hit["value"].iloc[0] if len(hit) else "–"
+            ours, mean, _ = _ours(runs, variant, column)
+            diff = mean - _num(paper_value)
+            lines.append(
+                {
+                    "method": paper_method,
+                    "metric": column.metric
+                    + ("" if column.split == "test" else f" ({column.split})")
+                    + ("" if column.dataset == spec.columns[0].dataset else f" [{column.dataset}]"),
+                    "paper": paper_value,
+                    "ours": ours,
+                    "ours − paper": "" if math.isnan(diff) else f"{diff:+.2f}",
+                }
+            )
+    caption = _caption(spec, runs, version)
+    return pd.DataFrame(lines), caption
+
+
+def _caption(spec: TableSpec, runs: pd.DataFrame, version: str) -> str:
+    paper = f"paper: {spec.sources[version]}, {spec.paper_model}"
+    if runs.empty:
+        return (
+            f"{spec.title}. {paper}; ours: not run (`python -m benchmark run --grid {spec.grid}`)."
+        )
+    combos = sorted({(m, s) for m, s in zip(runs["model"], runs["scale"])})
+    ours = ", ".join(f"{model} at {scale} scale" for model, scale in combos)
+    return f"{spec.title}. {paper}; ours: {ours} (grid `{spec.grid}`). Mean ± sample std over runs."
+
+
+def to_markdown(frame: pd.DataFrame, caption: str) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([f"{caption}\n", header, rule, *body]) + "\n"
+
+
+def _tex(text: str) -> str:
+    text = str(text).replace("\\", r"\textbackslash{}")
+    text = re.sub(r"([%&#_$])", r"\\\1", text)
+    return text.replace("±", r"$\pm$").replace("−", "$-$").replace("–", "--")
+
+
+def to_latex(frame: pd.DataFrame, caption: str, label: str) -> str:
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering\small",
+        r"\begin{tabular}{ll" + "r" * (len(frame.columns) - 2) + "}",
+        r"\toprule",
+        " & ".join(_tex(c) for c in frame.columns) + r" \\",
+        r"\midrule",
+    ]
+    previous = None
+    for row in frame.itertuples(index=False):
+        if previous is not None and row[0] != previous:
+            lines.append(r"\midrule")
+        cells = [_tex(row[0]) if row[0] != previous else ""] + [_tex(v) for v in row[1:]]
+        lines.append(" & ".join(cells) + r" \\")
+        previous = row[0]
+    lines += [
+        r"\bottomrule",
+        r"\end{tabular}",
+        rf"\caption{{{_tex(caption)}}}",
+        rf"\label{{tab:{label}}}",
+        r"\end{table}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(
+    results_dir: Path, out_dir: Path, version: str = DEFAULT_PAPER_VERSION
+) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for spec in TABLES:
+        frame, caption = build_table(spec, results_dir, version)
+        for suffix, text in (
+            ("md", to_markdown(frame, caption)),
+            ("tex", to_latex(frame, caption, spec.name)),
+        ):
+            path = out_dir / f"{spec.name}.{suffix}"
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written

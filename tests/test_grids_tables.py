@@ -1,0 +1,99 @@
+"""Every shipped grid instantiates at every scale; the tables put the paper's numbers beside ours."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.grids import SCALES
+from benchmark.registry import GRIDS, METHODS, MODELS
+from benchmark.report.tables import TABLES, build_table
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("grid", GRIDS.names())
+def test_every_grid_builds_at_every_scale(grid, scale):
+    specs = GRIDS.get(grid).build(scale, None)
+    assert specs
+    assert len({s.run_id for s in specs}) == len(specs)  # run ids are unique within a grid
+    for spec in specs:
+        METHODS.get(spec.method).make_config(spec.method_options)  # options are valid
+        assert spec.model in MODELS
+        assert (spec.model == "tiny-gpt2") == (scale == "smoke")
+
+
+def test_lowdata_paper_scale_is_the_papers_protocol():
+    specs = GRIDS.get("lowdata").build("paper", None)
+    assert len(specs) == 4 * 5 * 2 * 2
+    steps = {(s.method, s.train_size): s.train.max_steps for s in specs}
+    assert steps[("prefix", 500)] == 400 and steps[("finetune", 50)] == 100  # ACL Table 8
+    prefix = next(s for s in specs if s.method == "prefix")
+    assert prefix.method_options == {"init_text": "table-to-text:"}  # ACL A.2
+    assert (
+        prefix.train.lr == 5e-5 and prefix.train.batch_size == 10 and prefix.decode.num_beams == 5
+    )
+
+
+def test_table1_paper_scale_uses_table6_settings():
+    specs = {(s.dataset, s.label): s for s in GRIDS.get("table1").build("paper", None)}
+    prefix = specs[("e2e", "prefix-0.1%")]
+    assert (prefix.train.lr, prefix.train.batch_size) == (8e-5, 10)
+    assert prefix.train.max_steps == 4207 * 5  # 5 epochs of 42,061 pairs at batch 10
+    assert prefix.method_options == {"prefix_len": 5}
+    assert specs[("dart", "prefix-0.1%")].method_options == {"prefix_len": 10}
+    assert specs[("webnlg", "fine-tune")].train.lr == 1e-5
+
+
+def test_config_hash_ignores_switched_off_new_options():
+    import dataclasses
+
+    spec = GRIDS.get("lowdata").build("quick", None)[0]
+    renamed = dataclasses.replace(spec, variant="something else")
+    assert renamed.config_hash == spec.config_hash
+    changed = dataclasses.replace(spec, seed=spec.seed + 1)
+    assert changed.config_hash != spec.config_hash
+
+
+def _write(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_tables_show_paper_ours_and_difference(tmp_path):
+    base = {"dataset": "e2e", "model": "smollm2-135m", "status": "ok", "method": "adapter"}
+    rows = [
+        {**base, "scale": "quick", "variant": "adapter-0.1%", "bleu": "60.0", "nist": "7.0",
+         "meteor": "not computed: java not found", "rouge_l": "65", "cider": "1.5"},
+        {**base, "scale": "quick", "variant": "adapter-0.1%", "bleu": "62.0", "nist": "7.2",
+         "meteor": "not computed: java not found", "rouge_l": "67", "cider": "1.7"},
+        {**base, "scale": "smoke", "variant": "fine-tune", "bleu": "1.0", "nist": "0.1",
+         "meteor": "0.0", "rouge_l": "1", "cider": "0.01"},
+    ]  # fmt: skip
+    _write(tmp_path / "table1.csv", rows)
+    spec = next(t for t in TABLES if t.name == "table2_e2e")
+    frame, caption = build_table(spec, tmp_path, "ACL2021")
+    adapter = frame[(frame["method"] == "adapter-0.1%") & (frame["metric"] == "bleu")].iloc[0]
+    assert adapter["paper"] == "66.3"  # ACL Table 2, GPT-2 medium ADAPTER(0.1%) E2E BLEU
+    assert adapter["ours"] == "61.00 ± 1.41 (n=2)"
+    assert adapter["ours − paper"] == "-5.30"
+    meteor = frame[(frame["method"] == "adapter-0.1%") & (frame["metric"] == "meteor")].iloc[0]
+    assert "not computed" in meteor["ours"]  # said, never replaced by a number
+    fine_tune = frame[(frame["method"] == "fine-tune") & (frame["metric"] == "bleu")].iloc[0]
+    assert fine_tune["ours"] == "not run"  # the smoke row is not used
+    assert "smollm2-135m at quick scale" in caption
+
+    v1, _ = build_table(spec, tmp_path, "arXiv-v1")
+    assert v1[(v1["method"] == "fine-tune") & (v1["metric"] == "bleu")].iloc[0]["paper"] == "68.2"
+
+
+def test_tables_command_writes_markdown_and_latex(tmp_path, capsys):
+    assert main(["tables", "--results-dir", str(tmp_path), "--out", str(tmp_path / "t")]) == 0
+    for spec in TABLES:
+        markdown = (tmp_path / "t" / f"{spec.name}.md").read_text()
+        assert "not run" in markdown and "| method | metric | paper |" in markdown
+        latex = (tmp_path / "t" / f"{spec.name}.tex").read_text()
+        assert "\\toprule" in latex and "\\bottomrule" in latex
