@@ -15,6 +15,7 @@ import functools
 import hashlib
 import importlib.util
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -122,9 +123,12 @@ def smollm2_dir() -> Path:
 @functools.lru_cache(maxsize=2)
 def _load_smollm2_cached() -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     path = smollm2_dir()
     log.info("loading SmolLM2-135M-Instruct from %s (~17 s)", path / SMOLLM2_GGUF)
+    if not sys.stderr.isatty():  # keep logs readable: no de-quantisation progress bars in files
+        hf_logging.disable_progress_bar()
     tok = AutoTokenizer.from_pretrained(path, gguf_file=SMOLLM2_GGUF)
     model = AutoModelForCausalLM.from_pretrained(path, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
     # transformers 5.x reads eos <|im_end|> (2), pad 2 and adds no BOS; 4.x got this wrong (tests pin it)
