@@ -11,6 +11,7 @@ python -m benchmark fetch e2e --dest data/    # the original E2E release (needs 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -95,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--adapter-pct", type=float, help="adapter budget in %% of the LM, e.g. 3 or 0.1"
+    )
+    run.add_argument(
+        "--num-beams",
+        type=int,
+        help="decoding beams for every run; 1 = greedy (default: the grid's, the paper's beam 5)",
     )
     run.add_argument("--data-dir", help="dataset root (default: $BENCHMARK_DATA_DIR)")
     run.add_argument("--results-dir", default="results", help="where CSVs go (default: results)")
@@ -193,6 +199,11 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             args.model,
         )
     specs = apply_options(specs, parse_options(args))
+    if args.num_beams is not None:
+        specs = [
+            dataclasses.replace(s, decode=dataclasses.replace(s.decode, num_beams=args.num_beams))
+            for s in specs
+        ]
     results_dir = Path(args.results_dir)
     if args.dry_run:
         return run_specs(specs, Path("."), results_dir, dry_run=True)
@@ -226,8 +237,6 @@ def parse_options(args: argparse.Namespace) -> dict[str, object]:
 
 def apply_options(specs: list, options: dict[str, object]) -> list:
     """Give each run the options its method's config has; an option no method has is an error."""
-    import dataclasses
-
     from benchmark.registry import METHODS
 
     used: set[str] = set()
