@@ -1,7 +1,8 @@
 """One decoder for every method: batched beam search (or greedy) over the `AdaptedLM` interface.
 
 Table-to-text settings (setup.md §6, R27): beam 5, at most 100 new tokens, no sampling, length
-penalty 1.0, newline tokens banned, output cut at the first EOS and stripped. Written here rather
+penalty 1.0, newline tokens banned, output cut at the first EOS and stripped. XSUM settings (R28)
+are `XSUM_DECODE`: they add a minimum length and n-gram blocking. Written here rather
 than calling `generate`, because a prefix injected through the cache is silently dropped by some
 library versions (PEFT 0.21.2's `generate` on transformers 5.x); our tests pin that the prefix is used.
 """
@@ -27,10 +28,33 @@ class DecodeConfig:
     max_new_tokens: int = 100  # anchor gen.py --length 100
     length_penalty: float = 1.0  # anchor default
     batch_size: int = 16  # prompts per batch (rows = batch x beams)
+    # EOS is banned until this many tokens are out; 0 = off, as the table-to-text decoder (R27)
+    min_new_tokens: int = 0
+    # ban a token that would repeat an n-gram of the output so far; 0 = off (GPT-2 config, R27)
+    no_repeat_ngram_size: int = 0
 
     def __post_init__(self) -> None:
         if self.num_beams < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
             raise ValueError("num_beams, max_new_tokens and batch_size must be >= 1")
+        if self.min_new_tokens < 0 or self.no_repeat_ngram_size < 0:
+            raise ValueError("min_new_tokens and no_repeat_ngram_size must be >= 0")
+        if self.min_new_tokens >= self.max_new_tokens:
+            raise ValueError("min_new_tokens must be below max_new_tokens")
+
+
+# XSUM with BART-large (setup.md §6, R28; anchor seq2seq/finetune.py): beam 6, min_length 11,
+# max_length 62, no_repeat_ngram_size 3 (from the BART-large config), length penalty 0.8 (paper
+# §5.3; the anchor code's default is 1.0, also valid). transformers' lengths count the decoder start
+# </s> and BART's <s>, which here are the prompt (`LoadedModel.decoder_prompt`), so min_length 11 =
+# 9 new tokens before EOS may come and max_length 62 = 60 new tokens, EOS included.
+XSUM_DECODE = DecodeConfig(
+    num_beams=6,
+    max_new_tokens=60,
+    length_penalty=0.8,
+    batch_size=10,  # paper §5.3 times summarisation per batch of 10
+    min_new_tokens=9,
+    no_repeat_ngram_size=3,
+)
 
 
 @dataclass
@@ -56,15 +80,57 @@ def _ban(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
     return logits
 
 
+def repeated_ngram_tokens(generated: list[int], n: int) -> list[int]:
+    """Tokens that would complete an n-gram already in `generated` (transformers'
+    NoRepeatNGramLogitsProcessor, over the generated tokens: for BART its history adds only the
+    start tokens, which never recur; for a decoder-only LM it would add the prompt)."""
+    if n < 1 or len(generated) < n - 1:
+        return []
+    tail = generated[len(generated) - n + 1 :]
+    return [
+        generated[i + n - 1]
+        for i in range(len(generated) - n + 1)
+        if generated[i : i + n - 1] == tail
+    ]
+
+
+def _constrain(
+    scores: torch.Tensor,
+    generated: list[list[int]],
+    eos_id: int,
+    min_new: int,
+    no_repeat_ngram: int,
+) -> torch.Tensor:
+    """Minimum length and n-gram blocking on (rows, vocab) scores, one `generated` list per row.
+    Set to -inf after the log-softmax, without renormalising, as transformers' processors do."""
+    if min_new > 0:
+        short = [row for row, tokens in enumerate(generated) if len(tokens) < min_new]
+        scores[short, eos_id] = -float("inf")
+    if no_repeat_ngram > 0:
+        for row, tokens in enumerate(generated):
+            banned = repeated_ngram_tokens(tokens, no_repeat_ngram)
+            if banned:
+                scores[row, banned] = -float("inf")
+    return scores
+
+
 @torch.no_grad()
-def greedy_batch(adapted: AdaptedLM, loaded: LoadedModel, prompts: list[list[int]], max_new: int):
+def greedy_batch(
+    adapted: AdaptedLM,
+    loaded: LoadedModel,
+    prompts: list[list[int]],
+    max_new: int,
+    min_new: int = 0,
+    no_repeat_ngram: int = 0,
+):
     ids, mask = left_pad(prompts, loaded.pad_id)
     logits, state = adapted.prefill(ids, mask)
     rows = len(prompts)
     out: list[list[int]] = [[] for _ in range(rows)]
     done = torch.zeros(rows, dtype=torch.bool)
     for _ in range(max_new):
-        token = _ban(logits.float(), loaded.banned_ids).argmax(-1)
+        scores = _ban(logits.float(), loaded.banned_ids)
+        token = _constrain(scores, out, loaded.eos_id, min_new, no_repeat_ngram).argmax(-1)
         for r in range(rows):
             if not done[r]:
                 if int(token[r]) == loaded.eos_id:
@@ -85,10 +151,13 @@ def beam_batch(
     num_beams: int,
     max_new: int,
     length_penalty: float,
+    min_new: int = 0,
+    no_repeat_ngram: int = 0,
 ):
     """Beam search with the semantics of transformers' (early_stopping=False): a hypothesis ends at
     EOS with score sum-logprob / generated_length**length_penalty (EOS counted); a prompt is done
-    when it has `num_beams` finished hypotheses and no running beam can still beat the worst."""
+    when it has `num_beams` finished hypotheses and no running beam can still beat the worst.
+    `min_new` and `no_repeat_ngram` act per beam on its own tokens (see `_constrain`)."""
     batch = len(prompts)
     k = num_beams
     ids, mask = left_pad(prompts, loaded.pad_id)
@@ -103,6 +172,7 @@ def beam_batch(
     done = [False] * batch
     for length in range(1, max_new + 1):
         logprobs = torch.log_softmax(_ban(logits.float(), loaded.banned_ids), -1)
+        logprobs = _constrain(logprobs, tokens, loaded.eos_id, min_new, no_repeat_ngram)
         vocab = logprobs.shape[-1]
         total = (scores[:, None] + logprobs).view(batch, k * vocab)
         top_scores, top_idx = total.topk(2 * k, dim=-1)
@@ -165,7 +235,14 @@ def decode(
         chunk = order[start_i : start_i + config.batch_size]
         batch_prompts = [prompts[i] for i in chunk]
         if config.num_beams == 1:
-            generated = greedy_batch(adapted, loaded, batch_prompts, config.max_new_tokens)
+            generated = greedy_batch(
+                adapted,
+                loaded,
+                batch_prompts,
+                config.max_new_tokens,
+                config.min_new_tokens,
+                config.no_repeat_ngram_size,
+            )
         else:
             generated = beam_batch(
                 adapted,
@@ -174,6 +251,8 @@ def decode(
                 config.num_beams,
                 config.max_new_tokens,
                 config.length_penalty,
+                config.min_new_tokens,
+                config.no_repeat_ngram_size,
             )
         for i, ids in zip(chunk, generated):
             outputs[i] = " ".join(loaded.tokenizer.decode(ids).split())  # one line, stripped

@@ -58,6 +58,11 @@ def _cache_kwarg(model_cls: type) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
+def cache_kwargs(lm: torch.nn.Module, cache) -> dict:
+    """`cache` under the forward keyword this transformers version uses; {} for no cache."""
+    return {} if cache is None else {_cache_kwarg(type(lm)): cache}
+
+
 def lm_call(
     lm: torch.nn.Module,
     *,

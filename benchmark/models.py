@@ -1,7 +1,8 @@
-"""Model registry: name -> `LoadedModel` (a causal LM, its tokenizer and the ids the suite needs).
+"""Model registry: name -> `LoadedModel` (an LM, its tokenizer and the ids the suite needs).
 
-Names: `smollm2-135m` (embedded, offline, the default), `gpt2`, `gpt2-medium`, `gpt2-large` (Hugging
-Face hub, for users with a network) and `tiny-gpt2`, `tiny-llama` (random, built in code, for tests).
+Names: `smollm2-135m` (embedded, offline, the default), `gpt2`, `gpt2-medium`, `gpt2-large` and the
+encoder-decoder `bart-large` (Hugging Face hub, for users with a network) and `tiny-gpt2`,
+`tiny-llama`, `tiny-bart` (random, built in code, for tests).
 
     from benchmark.models import load_model
     loaded = load_model("smollm2-135m")   # ~17 s the first time in a process, cached afterwards
@@ -41,10 +42,13 @@ class Tokenizer(Protocol):
 
 @dataclass
 class LoadedModel:
-    """A causal LM plus what training and decoding need to know about its vocabulary.
+    """An LM plus what training and decoding need to know about its vocabulary.
 
     Sequences are built as ``encode(" " + source) + [sep_id] + encode(" " + target) + [eos_id]``
-    (the paper's ``' ' + src + ' ' + bos + ' ' + tgt + ' ' + eos``, R23).
+    (the paper's ``' ' + src + ' ' + bos + ' ' + tgt + ' ' + eos``, R23). For an encoder-decoder
+    LM (`family`) the methods cut that layout at the separator (benchmark/seq2seq.py): the encoder
+    reads ``source_affixes[0] + source + source_affixes[1]`` and the decoder
+    ``[sep_id] + decoder_prompt + target + [eos_id]``, so `sep_id` must be the decoder start token.
     """
 
     name: str
@@ -57,6 +61,16 @@ class LoadedModel:
         default_factory=list
     )  # newline tokens, banned when decoding (R27)
     provenance: str = ""
+    # encoder-decoder only: tokens around the source for the encoder (BART: <s> ... </s>, as its
+    # tokenizer adds them) and tokens forced after the decoder start (BART: <s>, see load_hub_bart)
+    source_affixes: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+    decoder_prompt: tuple[int, ...] = ()
+
+    @property
+    def family(self) -> str:
+        """The LM family, "decoder" (GPT-2, llama) or "encoder-decoder" (BART), from its config."""
+        is_seq2seq = getattr(self.model.config, "is_encoder_decoder", False)
+        return "encoder-decoder" if is_seq2seq else "decoder"
 
     @property
     def num_parameters(self) -> int:
@@ -177,6 +191,44 @@ def load_hub_gpt2(hub_id: str) -> LoadedModel:
     )
 
 
+def load_hub_bart(hub_id: str) -> LoadedModel:
+    """BART from the Hugging Face hub (the paper's XSUM model, setup.md §1). Needs a network or a
+    filled HF cache.
+
+    The layout follows the anchor's seq2seq data (A.6): the encoder reads ``<s> source </s>`` (what
+    BART's tokenizer adds) and the decoder ``</s> <s> target </s>`` (labels shifted right, decoder
+    start ``</s>``). ``<s>`` after the start token is BART-large's `forced_bos_token_id`; here it is
+    a forced decoder prompt, so unlike the anchor the loss does not count predicting it (always
+    ``<s>``). Decoding settings for XSUM are `benchmark.decode.XSUM_DECODE` (setup.md §6, R28);
+    no token is banned (the anchor bans newlines for GPT-2 only).
+    """
+    from transformers import AutoTokenizer, BartForConditionalGeneration
+
+    try:
+        tok = AutoTokenizer.from_pretrained(hub_id)
+        model = BartForConditionalGeneration.from_pretrained(hub_id, dtype=torch.float32)
+    except OSError as err:
+        raise ModelLoadError(
+            f"cannot load {hub_id!r} from the Hugging Face hub ({type(err).__name__}); it needs a "
+            "network or a local HF cache. Offline, the encoder-decoder path can be tried with "
+            "--model tiny-bart (random weights)."
+        ) from err
+    config = model.config
+    bos = config.forced_bos_token_id if config.forced_bos_token_id is not None else tok.bos_token_id
+    return LoadedModel(
+        name=hub_id,
+        model=model.eval(),
+        tokenizer=HFTokenizer(tok),
+        eos_id=tok.eos_token_id,  # </s> = 2
+        sep_id=config.decoder_start_token_id,  # </s> = 2 as well: BART's decoder start
+        pad_id=tok.pad_token_id,  # <pad> = 1
+        banned_ids=[],
+        provenance=f"hf-hub:{hub_id}@{getattr(config, '_commit_hash', None) or 'unknown'}",
+        source_affixes=((tok.bos_token_id,), (tok.eos_token_id,)),
+        decoder_prompt=(bos,),
+    )
+
+
 def build_tiny_gpt2(seed: int = 0) -> LoadedModel:
     """A 2-layer GPT-2 with random weights over byte tokens; builds in milliseconds."""
     from transformers import GPT2Config, GPT2LMHeadModel
@@ -217,6 +269,37 @@ def build_tiny_llama(seed: int = 0) -> LoadedModel:
     return _tiny(LlamaForCausalLM(config), "tiny-llama", seed)
 
 
+def build_tiny_bart(seed: int = 0) -> LoadedModel:
+    """A 2+2-layer BART with random weights over byte tokens. The decoder starts with the byte
+    tokenizer's SEP, so the suite's ``[src; SEP; tgt; EOS]`` rows split into encoder ``src`` and
+    decoder ``SEP tgt EOS``. Dropout is BART's default 0.1, so the frozen-LM dropout switch (R22)
+    has something to switch. Weights are drawn wider than BART's 0.02 (init_std 0.3): at 0.02 the
+    random model repeats one token whatever its input, and the decoding tests need outputs that
+    depend on the source and the prefix."""
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    torch.manual_seed(seed)
+    config = BartConfig(
+        vocab_size=ByteTokenizer.VOCAB_SIZE,
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=1024,
+        pad_token_id=ByteTokenizer.PAD,
+        bos_token_id=ByteTokenizer.SEP,
+        eos_token_id=ByteTokenizer.EOS,
+        decoder_start_token_id=ByteTokenizer.SEP,
+        forced_bos_token_id=None,
+        forced_eos_token_id=None,
+        init_std=0.3,
+    )
+    return _tiny(BartForConditionalGeneration(config), "tiny-bart", seed)
+
+
 def _tiny(model: torch.nn.Module, name: str, seed: int) -> LoadedModel:
     return LoadedModel(
         name=name,
@@ -238,8 +321,12 @@ MODELS.register(
     "gpt2-medium", lambda: load_hub_gpt2("gpt2-medium"), "GPT-2 medium 345M (hub; paper)"
 )
 MODELS.register("gpt2-large", lambda: load_hub_gpt2("gpt2-large"), "GPT-2 large 774M (hub; paper)")
+MODELS.register(
+    "bart-large", lambda: load_hub_bart("facebook/bart-large"), "BART-large 406M (hub; paper XSUM)"
+)
 MODELS.register("tiny-gpt2", build_tiny_gpt2, "2-layer random GPT-2, byte tokens (tests)")
 MODELS.register("tiny-llama", build_tiny_llama, "2-layer random llama with GQA (tests)")
+MODELS.register("tiny-bart", build_tiny_bart, "2+2-layer random BART, byte tokens (tests)")
 
 
 def load_model(name: str) -> LoadedModel:

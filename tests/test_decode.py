@@ -3,9 +3,18 @@ step-by-step loop of full forward passes with the prefix, and differs from the b
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
 import torch
 
-from benchmark.decode import DecodeConfig, beam_batch, decode, greedy_batch
+from benchmark.decode import (
+    DecodeConfig,
+    beam_batch,
+    decode,
+    greedy_batch,
+    repeated_ngram_tokens,
+)
 from benchmark.methods.finetune import FinetuneConfig, Finetuned
 from benchmark.methods.prefix import PrefixConfig, PrefixTuned
 from benchmark.train import encode_prompt
@@ -102,3 +111,54 @@ def test_decode_keeps_order_bans_newlines_and_marks_empty(tiny):
         for s in SOURCES
     ]
     assert result.outputs == one_by_one
+
+
+class ConstantLM:
+    """A stub `AdaptedLM` whose next-token scores never change: EOS (id 0) first, then 1 > 2 > 3 >
+    ... by steps of one logit, so every constrained output can be worked out by hand."""
+
+    VOCAB = 8
+
+    def _logits(self, rows: int) -> torch.Tensor:
+        return -torch.arange(self.VOCAB, dtype=torch.float).repeat(rows, 1)
+
+    def prefill(self, ids, mask):
+        return self._logits(ids.shape[0]), SimpleNamespace(
+            repeat_interleave=lambda times: None, select=lambda rows: None
+        )
+
+    def step(self, tokens, state):
+        return self._logits(tokens.shape[0])
+
+
+STUB = SimpleNamespace(eos_id=0, pad_id=0, banned_ids=[])
+
+
+def test_min_new_tokens_bans_eos_until_reached_greedy_and_beam():
+    lm = ConstantLM()
+    assert greedy_batch(lm, STUB, [[5]], 6) == [[]]  # EOS is the best first token
+    assert greedy_batch(lm, STUB, [[5], [6]], 6, min_new=3) == [[1, 1, 1], [1, 1, 1]]
+    assert beam_batch(lm, STUB, [[5]], 3, 6, 1.0) == [[]]
+    assert beam_batch(lm, STUB, [[5], [6]], 3, 6, 1.0, min_new=3) == [[1, 1, 1], [1, 1, 1]]
+
+
+def test_no_repeat_ngram_blocks_by_hand():
+    """Preference 1 > 2 > 3 ... with EOS banned (min_new): bigrams may not repeat, so after
+    1 1 the next 1 would repeat (1, 1) -> 2; then 1; then (1, 1), (1, 2) are taken -> 3; ..."""
+    lm = ConstantLM()
+    out = greedy_batch(lm, STUB, [[5]], 7, min_new=7, no_repeat_ngram=2)
+    assert out == [[1, 1, 2, 1, 3, 1, 4]]
+    assert greedy_batch(lm, STUB, [[5]], 4, min_new=4, no_repeat_ngram=1) == [[1, 2, 3, 4]]
+    assert repeated_ngram_tokens([1, 1, 2, 1], 2) == [1, 2]  # after 1: (1, 1) and (1, 2) seen
+    assert repeated_ngram_tokens([1, 2, 3, 1, 2], 3) == [3]
+    assert repeated_ngram_tokens([1, 2], 3) == []
+    beam = beam_batch(lm, STUB, [[5]], 2, 7, 1.0, min_new=7, no_repeat_ngram=2)[0]
+    assert len(beam) == 7 and len(set(zip(beam, beam[1:]))) == 6
+
+
+def test_constraints_are_off_by_default_for_table_to_text():
+    config = DecodeConfig()
+    assert (config.num_beams, config.max_new_tokens, config.length_penalty) == (5, 100, 1.0)
+    assert (config.min_new_tokens, config.no_repeat_ngram_size) == (0, 0)
+    with pytest.raises(ValueError):
+        DecodeConfig(min_new_tokens=100)

@@ -1,5 +1,6 @@
-"""Every method on every decoder family: trains, changes exactly what it should, decodes with its
-change (equal to a step-by-step loop of full forward passes), and ejects without changing outputs.
+"""Every method on every model family (GPT-2, llama with GQA, BART): trains, changes exactly what it
+should, decodes with its change (equal to a step-by-step loop of full forward passes), and ejects
+without changing outputs; a method that refuses a family says why (UnsupportedModelError).
 
 Adding a method = one module in benchmark/methods/ and one row in METHOD_ROWS.
 """
@@ -11,6 +12,7 @@ import torch
 
 from benchmark.data import Example
 from benchmark.decode import greedy_batch
+from benchmark.methods.blocks import UnsupportedModelError
 from benchmark.registry import METHODS
 from benchmark.train import TrainConfig, collate, encode_pair, encode_prompt, sequence_losses, train
 
@@ -25,8 +27,14 @@ PAIRS = [
 ]
 
 
-def _top2(name: str, num_layers: int) -> bool:
-    top = {f".{num_layers - 2}.", f".{num_layers - 1}."}
+def _top2(name: str, config) -> bool:
+    if config.is_encoder_decoder:
+        # BART: the last two decoder blocks and the shared embedding (tied to the LM head); BART is
+        # post-LN, so there is no final norm
+        top = {f"model.decoder.layers.{config.decoder_layers - i}." for i in (1, 2)}
+        return any(name.startswith(t) for t in top) or name == "model.shared.weight"
+    layers = config.num_hidden_layers
+    top = {f".{layers - 2}.", f".{layers - 1}."}
     return (
         any(t in name for t in top)
         or "ln_f" in name
@@ -35,16 +43,29 @@ def _top2(name: str, num_layers: int) -> bool:
     )
 
 
-# (method, options, which LM parameters may change: name, num_layers -> bool)
+# (method, options, which LM parameters may change: name, model config -> bool, families refused)
 METHOD_ROWS = [
-    ("finetune", {}, lambda name, n: True),
-    ("ft-top2", {}, _top2),
-    ("adapter", {"adapter_pct": 3.0}, lambda name, n: False),
-    ("prefix", {"prefix_len": 3, "mid_dim": 16}, lambda name, n: False),
-    ("prefix", {"prefix_len": 3, "reparam": "flat"}, lambda name, n: False),
-    ("embedding-only", {"prefix_len": 3, "mid_dim": 16}, lambda name, n: False),
-    ("infix", {"prefix_len": 3, "mid_dim": 16}, lambda name, n: False),
+    ("finetune", {}, lambda name, c: True, ()),
+    ("ft-top2", {}, _top2, ()),
+    ("adapter", {"adapter_pct": 3.0}, lambda name, c: False, ()),
+    ("prefix", {"prefix_len": 3, "mid_dim": 16}, lambda name, c: False, ()),
+    ("prefix", {"prefix_len": 3, "reparam": "flat"}, lambda name, c: False, ()),
+    (
+        "embedding-only",
+        {"prefix_len": 3, "mid_dim": 16},
+        lambda name, c: False,
+        ("encoder-decoder",),
+    ),
+    ("infix", {"prefix_len": 3, "mid_dim": 16}, lambda name, c: False, ("encoder-decoder",)),
 ]
+
+
+@pytest.fixture(params=["tiny-gpt2", "tiny-llama", "tiny-bart"])
+def any_family(request):
+    """The conftest `tiny` models plus the encoder-decoder `tiny-bart`."""
+    from benchmark.models import load_model
+
+    return load_model(request.param)
 
 
 def test_every_registered_method_has_a_row():
@@ -52,13 +73,20 @@ def test_every_registered_method_has_a_row():
 
 
 @pytest.mark.parametrize(
-    "method, options, lm_may_change", METHOD_ROWS, ids=lambda v: v if isinstance(v, str) else ""
+    "method, options, lm_may_change, refused",
+    METHOD_ROWS,
+    ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_method_trains_changes_what_it_should_and_decodes_with_its_change(
-    tiny, method, options, lm_may_change
+    any_family, method, options, lm_may_change, refused
 ):
+    tiny = any_family
     torch.manual_seed(0)
     spec = METHODS.get(method)
+    if tiny.family in refused:
+        with pytest.raises(UnsupportedModelError, match=tiny.family):
+            spec.build(tiny, spec.make_config(options))
+        return
     lm_before = {n: p.detach().clone() for n, p in tiny.model.named_parameters()}
     adapted = spec.build(tiny, spec.make_config(options))
     own_before = {
@@ -78,10 +106,9 @@ def test_method_trains_changes_what_it_should_and_decodes_with_its_change(
     train(adapted, tiny, PAIRS, [], config, progress=False)
     assert loss() < start
 
-    layers = tiny.model.config.num_hidden_layers
     for name, param in tiny.model.named_parameters():
         changed = not torch.equal(param, lm_before[name])
-        assert changed == lm_may_change(name, layers), f"{method}: {name} changed={changed}"
+        assert changed == lm_may_change(name, tiny.model.config), f"{method}: {name} {changed=}"
     for name, param in adapted.named_parameters():
         if name in own_before and param.requires_grad:
             assert not torch.equal(param, own_before[name]), f"{method}: {name} did not train"

@@ -3,6 +3,11 @@
 A method is one module in this package that defines a config dataclass and a builder and registers
 both with one line, ``METHODS.register(name, MethodSpec(...), summary)``. The trainer and the decoder
 only use the `AdaptedLM` interface below, so adding a method never touches them.
+
+The interface is a decoder-only one (rows ``[source; sep; target; eos]``); for an encoder-decoder
+LM the base class routes `forward`, `prefill` and `step` through `benchmark.seq2seq`, which cuts
+each row at its separator, so finetune, ft-top2 and adapter need no code of their own for BART and
+prefix-tuning only supplies `attention_prefix`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from typing import Any
 import torch
 from transformers import DynamicCache
 
+from benchmark import seq2seq
 from benchmark.lm import lm_call, positions_from_mask
+from benchmark.methods.blocks import UnsupportedModelError
 from benchmark.models import LoadedModel
 
 
@@ -39,12 +46,12 @@ class DecodeState:
 
 
 class AdaptedLM(torch.nn.Module):
-    """A causal LM as a method changes it.
+    """An LM as a method changes it.
 
     Subclasses decide which parameters train (`requires_grad`), may supply a key/value prefix
-    through `past`, and say what is stored after training (`stored_state`). The default forward
-    puts `past` in front of the input with positions shifted by its length (R8) and an attention
-    mask of ones over it (R10).
+    through `past` (decoder-only) or `attention_prefix` (encoder-decoder), and say what is stored
+    after training (`stored_state`). The default decoder-only forward puts `past` in front of the
+    input with positions shifted by its length (R8) and an attention mask of ones over it (R10).
     """
 
     loss_reduction: str = "token_mean"  # "token_mean" or "sequence_sum" (per-sequence sum, R21)
@@ -52,10 +59,24 @@ class AdaptedLM(torch.nn.Module):
     def __init__(self, loaded: LoadedModel) -> None:
         super().__init__()
         self.lm = loaded.model
+        self.layout: seq2seq.Seq2SeqLayout | None = None
+        if loaded.family == "encoder-decoder":
+            if type(self).past is not AdaptedLM.past:
+                # a decoder-only prefix would be silently dropped on the seq2seq path
+                raise UnsupportedModelError(
+                    f"{type(self).__name__} builds a decoder-only key/value prefix; "
+                    f"{loaded.name} is an encoder-decoder LM"
+                )
+            self.layout = seq2seq.Seq2SeqLayout.of(loaded)
 
     # --- what a method may override -------------------------------------------------------------
     def past(self, batch_size: int) -> DynamicCache | None:
         """Key/value prefix for `batch_size` rows, or None. Built anew on every call (it mutates)."""
+        return None
+
+    def attention_prefix(self) -> seq2seq.AttentionPrefix | None:
+        """Encoder-decoder LMs: per-layer prefixes for the encoder self-, decoder self- and
+        cross-attention (each (1, H, P, head_dim)), or None."""
         return None
 
     def stored_state(self) -> dict[str, torch.Tensor]:
@@ -93,17 +114,29 @@ class AdaptedLM(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits, (B, T, vocab), aligned with `input_ids`."""
+        if self.layout is not None:
+            return seq2seq.forward(
+                self.lm, self.layout, input_ids, attention_mask, self.attention_prefix()
+            )
         return self._run(input_ids, attention_mask)[0]
 
     def prefill(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, DecodeState]:
+    ) -> tuple[torch.Tensor, DecodeState | seq2seq.Seq2SeqDecodeState]:
         """Run left-padded prompts; return the last position's logits (B, vocab) and the state."""
+        if self.layout is not None:
+            return seq2seq.prefill(
+                self.lm, self.layout, input_ids, attention_mask, self.attention_prefix()
+            )
         logits, cache, full_mask, positions = self._run(input_ids, attention_mask)
         return logits[:, -1], DecodeState(cache, full_mask, positions[:, -1] + 1)
 
-    def step(self, tokens: torch.Tensor, state: DecodeState) -> torch.Tensor:
+    def step(
+        self, tokens: torch.Tensor, state: DecodeState | seq2seq.Seq2SeqDecodeState
+    ) -> torch.Tensor:
         """Feed one token per row (rows,), return next-token logits (rows, vocab); updates state."""
+        if isinstance(state, seq2seq.Seq2SeqDecodeState):
+            return seq2seq.step(self.lm, tokens, state)
         ones = torch.ones(tokens.shape[0], 1, dtype=state.attention_mask.dtype)
         state.attention_mask = torch.cat([state.attention_mask, ones], dim=1)
         out = lm_call(

@@ -2,6 +2,8 @@
 block on the block output, after the feed-forward residual: LayerNorm -> Linear(d, b) -> ReLU ->
 Linear(b, d), plus a residual (anchor `adapter_design 1`). The bottleneck b is chosen from a target
 share of the LM's parameters (the paper's "3%" and "0.1%"; it does not print b, setup.md §3).
+On BART (no anchor: the paper has no adapter row for XSUM) every encoder and every decoder block
+gets one, and the budget is shared over all of them.
 
     python -m benchmark run --method adapter --set adapter_pct=0.1 --train-size 50 --scale smoke
 """
@@ -15,7 +17,7 @@ from torch import nn
 
 from benchmark.lm import hidden_size
 from benchmark.methods import AdaptedLM, MethodSpec
-from benchmark.methods.blocks import transformer_blocks
+from benchmark.methods.blocks import encoder_blocks, transformer_blocks
 from benchmark.models import LoadedModel
 from benchmark.registry import METHODS
 
@@ -65,7 +67,7 @@ class AdapterTuned(AdaptedLM):
         self.config = config
         for p in self.lm.parameters():
             p.requires_grad_(False)
-        blocks = transformer_blocks(self.lm)
+        blocks = encoder_blocks(self.lm) + list(transformer_blocks(self.lm))
         d = hidden_size(self.lm.config)
         self.bottleneck = config.bottleneck or bottleneck_for_budget(
             config.adapter_pct, loaded.num_parameters, len(blocks), d

@@ -3,6 +3,10 @@ frozen LM turns them into the per-layer keys/values that act as the prefix, and 
 vectors through the frozen LM (anchor `PrefixEmbTuning`, R16). By default the k vectors come from an
 MLP d -> mid -> d over a (k, d) table (anchor `parametrize_emb='MLP'`); `reparam=flat` trains them raw.
 
+Decoder-only LMs only: on an encoder-decoder LM "k input embeddings whose activations are the
+prefix" has no single reading (encoder input = prompt tuning, a different method; decoder input =
+shifted decoder positions), and the paper defines EMB-k on GPT-2 table-to-text only (§7.2).
+
     python -m benchmark run --method embedding-only --set prefix_len=10 --train-size 50 --scale smoke
 """
 
@@ -16,6 +20,7 @@ from transformers import DynamicCache
 
 from benchmark.lm import hidden_size, lm_call
 from benchmark.methods import AdaptedLM, MethodSpec
+from benchmark.methods.blocks import require_decoder_only
 from benchmark.methods.prefix import fit_mlp
 from benchmark.models import LoadedModel
 from benchmark.registry import METHODS
@@ -38,6 +43,12 @@ class EmbeddingOnlyConfig:
 
 class EmbeddingOnly(AdaptedLM):
     def __init__(self, loaded: LoadedModel, config: EmbeddingOnlyConfig) -> None:
+        require_decoder_only(
+            loaded,
+            "embedding-only",
+            "the paper defines EMB-k on GPT-2 only (§7.2); on an encoder it would be prompt "
+            "tuning, a different method",
+        )
         super().__init__(loaded)
         self.config = config
         self.loss_reduction = config.loss_reduction

@@ -2,6 +2,11 @@
 embeddings, which are tied to the LM head (anchor `--tuning_mode finetune-top --top_layers 2`
 unfreezes `transformer.h.22/23`, `ln_f` and `wte`: 76.7M = 21.6% of GPT-2 medium, R19).
 
+On BART (no anchor: the paper has no FT-TOP2 row for XSUM) the top blocks are the last two DECODER
+blocks, the ones nearest the output as GPT-2's are, with the shared token embedding (tied to the
+encoder and decoder inputs and the LM head, as GPT-2's `wte`). BART is post-LN, so there is no
+separate final norm to add: each block's closing LayerNorm trains with its block.
+
     python -m benchmark run --method ft-top2 --dataset e2e --train-size 50 --scale smoke
 """
 
@@ -10,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmark.methods import AdaptedLM, MethodSpec
-from benchmark.methods.blocks import final_norm, transformer_blocks
+from benchmark.methods.blocks import final_norms, transformer_blocks
 from benchmark.models import LoadedModel
 from benchmark.registry import METHODS
 
@@ -39,7 +44,7 @@ class TopLayersTuned(AdaptedLM):
             )
         for p in self.lm.parameters():
             p.requires_grad_(False)
-        trained = list(blocks[-config.top_layers :]) + [final_norm(self.lm)]
+        trained = list(blocks[-config.top_layers :]) + final_norms(self.lm)
         if config.train_embeddings:
             trained.append(self.lm.get_input_embeddings())
         for module in trained:

@@ -6,6 +6,9 @@ infix positions; an MLP-reparameterised term (as prefix-tuning's) is added to th
 keys/values in every layer. y then attends to [x; infix] with mask [mask(x); 1*k; mask(y)] and
 positions that start at |x| + k. The source never sees the infix (it comes after it, causally).
 
+Decoder-only LMs only: in an encoder-decoder LM x and y live in different stacks, so there is no
+"between x and y" in one sequence, and the paper defines INFIX-k on GPT-2 table-to-text only (§7.3).
+
     python -m benchmark run --method infix --set prefix_len=10 --train-size 50 --scale smoke
 """
 
@@ -26,6 +29,7 @@ from benchmark.lm import (
     split_flat_prefix,
 )
 from benchmark.methods import AdaptedLM, DecodeState, MethodSpec
+from benchmark.methods.blocks import require_decoder_only
 from benchmark.models import LoadedModel
 from benchmark.registry import METHODS
 
@@ -43,6 +47,12 @@ class InfixConfig:
 
 class InfixTuned(AdaptedLM):
     def __init__(self, loaded: LoadedModel, config: InfixConfig) -> None:
+        require_decoder_only(
+            loaded,
+            "infix",
+            "[x; INFIX; y] needs x and y in one sequence; an encoder-decoder LM splits them "
+            "between its encoder and decoder (paper §7.3 is GPT-2 only)",
+        )
         super().__init__(loaded)
         self.config = config
         self.loss_reduction = config.loss_reduction
