@@ -34,10 +34,36 @@ PAPER_VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-def shape_only(name: str) -> LoadedModel:
-    """A hub GPT-2 with the right architecture and no weights (meta device)."""
-    from transformers import GPT2Config, GPT2LMHeadModel
+# XSUM rows (ACL Table 3): the paper prints "2%" and "0.1%" without the lengths; P=100 is its XSUM
+# setting (ACL Table 6) and gives ~1.8% with three prefix groups; P=5 gives ~0.09% (setup.md §3)
+SEQ2SEQ_VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("FT-FULL", "finetune", {}),
+    ("FT-TOP2", "ft-top2", {}),
+    ("ADAPTER(3%)", "adapter", {"adapter_pct": 3.0}),
+    ("PREFIX (P=100)", "prefix", {"prefix_len": 100}),
+    ("PREFIX (P=5)", "prefix", {"prefix_len": 5}),
+]
 
+
+def shape_only(name: str) -> LoadedModel:
+    """A hub model with the right architecture and no weights (meta device)."""
+    from transformers import BartConfig, BartForConditionalGeneration, GPT2Config, GPT2LMHeadModel
+
+    if name == "bart-large":  # facebook/bart-large's config
+        config = BartConfig(
+            vocab_size=50265,
+            d_model=1024,
+            encoder_layers=12,
+            decoder_layers=12,
+            encoder_attention_heads=16,
+            decoder_attention_heads=16,
+            encoder_ffn_dim=4096,
+            decoder_ffn_dim=4096,
+            max_position_embeddings=1024,
+        )
+        with torch.device("meta"):
+            model = BartForConditionalGeneration(config)
+        return LoadedModel(name, model, ByteTokenizer(), 2, 2, 1, provenance="shape only")
     config = GPT2Config(vocab_size=50257, n_positions=1024, **GPT2_SHAPES[name])
     with torch.device("meta"):
         model = GPT2LMHeadModel(config)
@@ -45,9 +71,13 @@ def shape_only(name: str) -> LoadedModel:
 
 
 def parameter_table(model: str) -> list[dict[str, Any]]:
+    """One row per paper method variant that the model's family supports."""
     rows = []
-    for label, method, options in PAPER_VARIANTS:
-        loaded = shape_only(model) if model in GPT2_SHAPES else load_model(model)
+    shape = model in GPT2_SHAPES or model == "bart-large"
+    probe = shape_only(model) if shape else load_model(model)
+    variants = SEQ2SEQ_VARIANTS if probe.family == "encoder-decoder" else PAPER_VARIANTS
+    for label, method, options in variants:
+        loaded = shape_only(model) if shape else load_model(model)
         spec = METHODS.get(method)
         torch.manual_seed(0)
         adapted = spec.build(loaded, spec.make_config(options))
