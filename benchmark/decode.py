@@ -169,39 +169,38 @@ def beam_batch(
     scores = scores.view(-1)
     tokens: list[list[int]] = [[] for _ in range(batch * k)]
     finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
-    done = [False] * batch
+    active = list(range(batch))  # prompts still searching; their beams are the rows, in order
     for length in range(1, max_new + 1):
         logprobs = torch.log_softmax(_ban(logits.float(), loaded.banned_ids), -1)
         logprobs = _constrain(logprobs, tokens, loaded.eos_id, min_new, no_repeat_ngram)
         vocab = logprobs.shape[-1]
-        total = (scores[:, None] + logprobs).view(batch, k * vocab)
+        total = (scores[:, None] + logprobs).view(len(active), k * vocab)
         top_scores, top_idx = total.topk(2 * k, dim=-1)
-        next_rows, next_tokens, next_scores = [], [], []
-        for b in range(batch):
+        next_rows, next_tokens, next_scores, still_active = [], [], [], []
+        for j, b in enumerate(active):
             chosen = []
-            if not done[b]:
-                for rank in range(2 * k):
-                    beam, token = divmod(int(top_idx[b, rank]), vocab)
-                    row, score = b * k + beam, float(top_scores[b, rank])
-                    if token == loaded.eos_id:
-                        if rank < k:  # as transformers: EOS only counts from the top-k candidates
-                            finished[b].append((score / length**length_penalty, tokens[row]))
-                    else:
-                        chosen.append((row, token, score))
-                    if len(chosen) == k:
-                        break
-                finished[b] = sorted(finished[b], key=lambda h: -h[0])[:k]
-                best_running = chosen[0][2] / length**length_penalty
-                if len(finished[b]) == k and finished[b][-1][0] >= best_running:
-                    done[b] = True
-            if done[b]:  # keep shapes: dead rows carry on with a dummy token and -inf score
-                chosen = [(b * k, loaded.eos_id, -1e9)] * k
+            for rank in range(2 * k):
+                beam, token = divmod(int(top_idx[j, rank]), vocab)
+                row, score = j * k + beam, float(top_scores[j, rank])
+                if token == loaded.eos_id:
+                    if rank < k:  # as transformers: EOS only counts from the top-k candidates
+                        finished[b].append((score / length**length_penalty, tokens[row]))
+                else:
+                    chosen.append((row, token, score))
+                if len(chosen) == k:
+                    break
+            finished[b] = sorted(finished[b], key=lambda h: -h[0])[:k]
+            best_running = chosen[0][2] / length**length_penalty
+            if len(finished[b]) == k and finished[b][-1][0] >= best_running:
+                continue  # done: its rows leave the batch, so later steps cost less
+            still_active.append(b)
             for row, token, score in chosen:
                 next_rows.append(row)
                 next_tokens.append(token)
                 next_scores.append(score)
-        if all(done):
+        if not still_active:
             break
+        active = still_active
         rows = torch.tensor(next_rows)
         tokens = [tokens[r] + [t] for r, t in zip(next_rows, next_tokens)]
         scores = torch.tensor(next_scores)
@@ -209,11 +208,10 @@ def beam_batch(
         logits = adapted.step(torch.tensor(next_tokens), state)
     else:
         # out of budget: running beams compete with the finished ones (transformers finalize)
-        for b in range(batch):
-            if not done[b]:
-                for beam in range(k):
-                    row = b * k + beam
-                    finished[b].append((float(scores[row]) / max_new**length_penalty, tokens[row]))
+        for j, b in enumerate(active):
+            for beam in range(k):
+                row = j * k + beam
+                finished[b].append((float(scores[row]) / max_new**length_penalty, tokens[row]))
     return [max(hyps, key=lambda h: h[0])[1] if hyps else [] for hyps in finished]
 
 
