@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="list the runs and whether each is done"
     )
 
+    redecode = sub.add_parser(
+        "decode",
+        help="decode a finished run again from its stored parameters (no training) and score it",
+    )
+    redecode.add_argument("run_dir", help="a run's folder under results/runs/")
+    redecode.add_argument("--data-dir", help="dataset root (default: $BENCHMARK_DATA_DIR)")
+
     plot = sub.add_parser("plot", help="draw figures from results CSVs (Figure 3 E2E panel)")
     plot.add_argument("--results-dir", default="results", help="default: results")
     plot.add_argument("--out", default="figures", help="default: figures")
@@ -275,6 +282,16 @@ def cmd_plot(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def cmd_decode(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.data.e2e import resolve_data_dir
+    from benchmark.runner import redecode
+
+    result = redecode(Path(args.run_dir), resolve_data_dir(args.data_dir))
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    return 0
+
+
 def cmd_tables(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from benchmark.report.tables import write_tables
 
@@ -305,6 +322,7 @@ def cmd_fetch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 COMMANDS = {
     "run": cmd_run,
+    "decode": cmd_decode,
     "plot": cmd_plot,
     "tables": cmd_tables,
     "params": cmd_params,

@@ -262,6 +262,52 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
     return row
 
 
+def spec_from_dict(resolved: dict[str, Any]) -> RunSpec:
+    """Inverse of `RunSpec.resolved()` (as stored in a run's run.json)."""
+    from benchmark.decode import DecodeConfig
+    from benchmark.train import TrainConfig
+
+    return RunSpec(
+        **{
+            **resolved,
+            "train": TrainConfig(**resolved["train"]),
+            "decode": DecodeConfig(**resolved["decode"]),
+        }
+    )
+
+
+def redecode(run_dir: Path, data_dir: Path, progress: bool | None = None) -> dict[str, Any]:
+    """Decode a finished run again from its stored parameters (no training) and score it.
+
+    Returns the metrics and how many outputs equal the run's recorded hypotheses.
+    """
+    from safetensors.torch import load_file
+
+    weights = run_dir / "trained.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(
+            f"{weights} not found: runs store their parameters when they are at most 50M numbers "
+            "(prefixes, adapters); full fine-tunes are not kept"
+        )
+    spec = spec_from_dict(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["spec"])
+    dataset = DATASETS.get(spec.dataset)
+    method = METHODS.get(spec.method)
+    evaluation = dataset.load(data_dir, spec.eval_split)
+    if spec.eval_limit is not None:
+        evaluation = evaluation[: spec.eval_limit]
+    loaded = load_model(spec.model)
+    seed_everything(spec.seed)
+    adapted = method.build(loaded, method.make_config(spec.method_options))
+    adapted.load_stored_state(load_file(weights))
+    if progress is None:
+        progress = sys.stderr.isatty()
+    decoded = decode(adapted, loaded, [ex.source for ex in evaluation], spec.decode, progress)
+    scores = dataset.score(decoded.outputs, [list(ex.references) for ex in evaluation])
+    recorded = (run_dir / "hypotheses.txt").read_text(encoding="utf-8").splitlines()
+    same = sum(a == b for a, b in zip(decoded.outputs, recorded))
+    return {"run_id": spec.run_id, **scores, "same_outputs": same, "outputs": len(decoded.outputs)}
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -36,6 +36,12 @@ def test_smoke_grid_runs_resumes_and_plots(e2e_dir, tmp_path, capsys):
     assert (results / prefix["outputs_dir"] / "trained.safetensors").is_file()
 
     capsys.readouterr()
+    run_dir = results / prefix["outputs_dir"]
+    assert main(["decode", str(run_dir), "--data-dir", str(e2e_dir)]) == 0  # no retraining
+    redecoded = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert redecoded["same_outputs"] == "6"
+    assert float(redecoded["bleu"]) == pytest.approx(float(prefix["bleu"]), abs=1e-3)
+
     assert main([*args, "--results-dir", str(results)]) == 0  # resume: nothing left to run
     assert "2 done, 0 to run" in capsys.readouterr().out
     assert len(rows(results / "lowdata.csv")) == 2

@@ -124,6 +124,15 @@ def test_method_trains_changes_what_it_should_and_decodes_with_its_change(
     stored = adapted.stored_state()
     assert stored and all(isinstance(t, torch.Tensor) for t in stored.values())
 
+    # what is stored is enough: a fresh build with other random draws decodes the same after loading
+    from benchmark.models import load_model
+
+    torch.manual_seed(123)
+    again = spec.build(load_model(tiny.name), spec.make_config(options))
+    again.load_stored_state({name: t.clone() for name, t in stored.items()})
+    again.eval()
+    assert torch.allclose(again(ids, mask), adapted(ids, mask), atol=1e-5)
+
 
 def test_infix_is_seen_by_the_target_but_not_by_the_source():
     from benchmark.methods.infix import InfixConfig, InfixTuned

@@ -86,6 +86,20 @@ class AdaptedLM(torch.nn.Module):
     def finalize(self) -> None:
         """Called once after training (e.g. the prefix MLP is ejected here)."""
 
+    def load_stored_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Put back what `stored_state` saved (after `finalize`), to decode without retraining.
+        This default covers methods whose stored state is their trainable parameters."""
+        self.finalize()
+        params = dict(self.named_parameters())
+        unknown = sorted(set(state) - set(params))
+        if unknown:
+            raise ValueError(f"stored tensors {unknown[:3]} do not belong to {type(self).__name__}")
+        with torch.no_grad():
+            for name, tensor in state.items():
+                if params[name].shape != tensor.shape:
+                    raise ValueError(f"stored {name} has shape {tuple(tensor.shape)}")
+                params[name].copy_(tensor)
+
     def method_info(self) -> dict[str, Any]:
         """Extra provenance for the results row."""
         return {}

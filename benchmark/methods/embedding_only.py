@@ -110,6 +110,12 @@ class EmbeddingOnly(AdaptedLM):
             raise RuntimeError("call finalize() before storing")
         return {"embeddings": self.ejected}
 
+    def load_stored_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.finalize()
+        if tuple(state["embeddings"].shape) != tuple(self.ejected.shape):
+            raise ValueError(f"stored embeddings are not {tuple(self.ejected.shape)}")
+        self.ejected = state["embeddings"].clone()
+
     def method_info(self) -> dict:
         return {
             "prefix_len": self.prefix_len,

@@ -177,6 +177,14 @@ class InfixTuned(AdaptedLM):
             raise RuntimeError("call finalize() before storing")
         return {"infix_inputs": self.inputs.detach(), "infix_term": self.ejected_term}
 
+    def load_stored_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.finalize()
+        if state["infix_term"].shape != self.ejected_term.shape:
+            raise ValueError(f"stored infix term is not {tuple(self.ejected_term.shape)}")
+        self.ejected_term = state["infix_term"].clone()
+        with torch.no_grad():
+            self.inputs.copy_(state["infix_inputs"])
+
     def method_info(self) -> dict:
         return {"prefix_len": self.config.prefix_len, "loss_reduction": self.loss_reduction}
 
