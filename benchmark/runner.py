@@ -348,15 +348,21 @@ def run_specs(
             failed += 1
             print(f"  failed: {row['error']}", file=sys.stderr, flush=True)
         else:
+            metrics = DATASETS.get(spec.dataset).metrics
+            shown = "  ".join(f"{m} {_short(row.get(m))}" for m in metrics)
             print(
-                f"  BLEU {row.get('bleu')}  ROUGE-L {row.get('rouge_l')}  "
-                f"train {_fmt(row['train_seconds'])}  decode {_fmt(row['decode_seconds'])}",
+                f"  {shown}  train {_fmt(row['train_seconds'])}  "
+                f"decode {_fmt(row['decode_seconds'])}",
                 flush=True,
             )
     print(
         f"{grid}: finished {len(todo) - failed} run(s), {failed} failed, in {_fmt(time.perf_counter() - started)}"
     )
     return failed
+
+
+def _short(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 def _fmt(seconds: float) -> str:
