@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["methods", "models", "datasets", "grids"])
 
     fetch = sub.add_parser("fetch", help="download original dataset files (needs a network)")
-    fetch.add_argument("dataset", choices=["e2e"])
+    fetch.add_argument("dataset", choices=["e2e", "dart"])
     fetch.add_argument("--dest", default=os.environ.get("BENCHMARK_DATA_DIR", "data"))
     return parser
 
@@ -312,10 +312,15 @@ def cmd_ls(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from benchmark.data.fetch import fetch_e2e
+    if args.dataset == "dart":  # dev and test are in the offline copy; train is not
+        from benchmark.data.dart import fetch_dart
 
-    for path in fetch_e2e(Path(args.dest)).values():
-        print(f"verified {path}")
+        print(f"verified {fetch_dart(Path(args.dest))}")
+    else:
+        from benchmark.data.fetch import fetch_e2e
+
+        for path in fetch_e2e(Path(args.dest)).values():
+            print(f"verified {path}")
     print(f"done; use --data-dir {args.dest} or export BENCHMARK_DATA_DIR={args.dest}")
     return 0
 

@@ -1,4 +1,7 @@
-"""Dataset registry entries: how to load a dataset, score outputs on it, and write references."""
+"""Dataset registry entries: how to load a dataset, score outputs on it, and write references.
+
+Scorers import lazily, so that Java/METEOR set-up is only paid when a run scores.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.data import Example
+from benchmark.data import dart as dart_data
 from benchmark.data import e2e as e2e_data
+from benchmark.data import webnlg as webnlg_data
+from benchmark.data import xsum as xsum_data
 from benchmark.registry import DATASETS
+
+# (hypotheses, references, data_dir, eval split) -> metric cells
+Scorer = Callable[[list[str], list[list[str]], Path, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -18,18 +27,23 @@ class DatasetSpec:
     load_pairs: Callable[[Path, str], list[Example]]  # one (source, reference) pair per row
     content_hash: Callable[[Path, str], str]
     version: str
-    score: Callable[[list[str], list[list[str]]], dict[str, Any]]
+    score: Scorer
     scorer_provenance: Callable[[], dict[str, str]]
-    write_references: Callable[[Path, list[list[str]]], None]
     metrics: tuple[str, ...]
     train_split: str = "train"
     dev_split: str = "dev"
 
+    def write_references(self, path: Path, references: list[list[str]]) -> None:
+        """All references in the e2e-metrics multi-reference layout (blank line between inputs)."""
+        from benchmark.metrics import write_e2e_references
 
-def _e2e_score(hypotheses: list[str], references: list[list[str]]) -> dict[str, Any]:
-    from benchmark.metrics import score_e2e  # Java/METEOR set-up is only paid when scoring
+        write_e2e_references(path, references)
 
-    return score_e2e(hypotheses, references)
+
+def _score_e2e(hyps: list[str], refs: list[list[str]], data_dir: Path, split: str) -> dict:
+    from benchmark.metrics import score_e2e
+
+    return score_e2e(hyps, refs)
 
 
 def _e2e_provenance() -> dict[str, str]:
@@ -38,10 +52,43 @@ def _e2e_provenance() -> dict[str, str]:
     return e2e_provenance()
 
 
-def _e2e_write_references(path: Path, references: list[list[str]]) -> None:
-    from benchmark.metrics import write_e2e_references
+def _score_webnlg(hyps: list[str], refs: list[list[str]], data_dir: Path, split: str) -> dict:
+    from benchmark.metrics.webnlg import score_webnlg
 
-    write_e2e_references(path, references)
+    if split != "test":
+        raise ValueError("WebNLG is scored per seen/unseen category on the test split only")
+    seen = webnlg_data.webnlg_seen_mask(data_dir)[: len(hyps)]  # eval_limit keeps the first N
+    return score_webnlg(hyps, refs, seen)
+
+
+def _webnlg_provenance() -> dict[str, str]:
+    from benchmark.metrics.webnlg import webnlg_provenance
+
+    return webnlg_provenance()
+
+
+def _score_dart(hyps: list[str], refs: list[list[str]], data_dir: Path, split: str) -> dict:
+    from benchmark.metrics.webnlg import score_dart
+
+    return score_dart(hyps, refs)
+
+
+def _dart_provenance() -> dict[str, str]:
+    from benchmark.metrics.webnlg import dart_provenance
+
+    return dart_provenance()
+
+
+def _score_xsum(hyps: list[str], refs: list[list[str]], data_dir: Path, split: str) -> dict:
+    from benchmark.metrics.rouge import score_xsum
+
+    return score_xsum(hyps, refs)
+
+
+def _xsum_provenance() -> dict[str, str]:
+    from benchmark.metrics.rouge import xsum_provenance
+
+    return xsum_provenance()
 
 
 DATASETS.register(
@@ -51,10 +98,50 @@ DATASETS.register(
         load_pairs=e2e_data.load_e2e_pairs,
         content_hash=e2e_data.content_hash,
         version=f"e2e-original-v{e2e_data.E2E_VERSION}",
-        score=_e2e_score,
+        score=_score_e2e,
         scorer_provenance=_e2e_provenance,
-        write_references=_e2e_write_references,
         metrics=("bleu", "nist", "meteor", "rouge_l", "cider"),
     ),
     "E2E NLG (Novikova et al. 2017), original release; BLEU NIST METEOR ROUGE-L CIDEr",
+)
+DATASETS.register(
+    "webnlg",
+    DatasetSpec(
+        load=webnlg_data.load_webnlg,
+        load_pairs=webnlg_data.load_webnlg_pairs,
+        content_hash=webnlg_data.content_hash,
+        version=f"webnlg2017-{webnlg_data.WEBNLG_VERSION}",
+        score=_score_webnlg,
+        scorer_provenance=_webnlg_provenance,
+        metrics=tuple(
+            f"{m}_{s}" for m in ("bleu", "meteor", "ter") for s in ("seen", "unseen", "all")
+        ),
+    ),
+    "WebNLG 2017 challenge XML; BLEU METEOR TER on seen / unseen / all categories",
+)
+DATASETS.register(
+    "dart",
+    DatasetSpec(
+        load=dart_data.load_dart,
+        load_pairs=dart_data.load_dart_pairs,
+        content_hash=dart_data.content_hash,
+        version=f"dart-v1.1.1-{dart_data.DART_VERSION}",
+        score=_score_dart,
+        scorer_provenance=_dart_provenance,
+        metrics=("bleu", "meteor", "ter", "moverscore", "bertscore", "bleurt"),
+    ),
+    "DART v1.1.1 (train needs `fetch`); BLEU METEOR TER (+ model metrics when installed)",
+)
+DATASETS.register(
+    "xsum",
+    DatasetSpec(
+        load=lambda d, s: list(xsum_data.load_xsum(d, s)),
+        load_pairs=lambda d, s: list(xsum_data.load_xsum_pairs(d, s)),
+        content_hash=xsum_data.content_hash,
+        version=f"xsum-{xsum_data.XSUM_VERSION}",
+        score=_score_xsum,
+        scorer_provenance=_xsum_provenance,
+        metrics=("rouge1", "rouge2", "rougeL"),
+    ),
+    "XSUM (official split ids; articles from a JSONL you provide or the hub); ROUGE-1/2/L",
 )

@@ -224,7 +224,7 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         adapted, loaded, [ex.source for ex in evaluation], spec.decode, progress=progress
     )
     references = [list(ex.references) for ex in evaluation]
-    scores = dataset.score(decoded.outputs, references)
+    scores = dataset.score(decoded.outputs, references, data_dir, spec.eval_split)
     row.update({name: scores.get(name, "not computed") for name in dataset.metrics})
     row.update(
         empty_outputs=decoded.empty,
@@ -302,7 +302,8 @@ def redecode(run_dir: Path, data_dir: Path, progress: bool | None = None) -> dic
     if progress is None:
         progress = sys.stderr.isatty()
     decoded = decode(adapted, loaded, [ex.source for ex in evaluation], spec.decode, progress)
-    scores = dataset.score(decoded.outputs, [list(ex.references) for ex in evaluation])
+    references = [list(ex.references) for ex in evaluation]
+    scores = dataset.score(decoded.outputs, references, data_dir, spec.eval_split)
     recorded = (run_dir / "hypotheses.txt").read_text(encoding="utf-8").splitlines()
     same = sum(a == b for a, b in zip(decoded.outputs, recorded))
     return {"run_id": spec.run_id, **scores, "same_outputs": same, "outputs": len(decoded.outputs)}
