@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from sacrebleu.metrics import BLEU
 
 from benchmark.metrics import coco, java
+from benchmark.metrics.inputs import check_inputs
 from benchmark.metrics.mteval import corpus_nist
 
 log = logging.getLogger(__name__)
@@ -55,20 +56,8 @@ def _clean(text: str) -> str:
 def _validated(
     hypotheses: Sequence[str], references: Sequence[Sequence[str]]
 ) -> tuple[list[str], list[list[str]]]:
-    if isinstance(hypotheses, str) or isinstance(references, str):
-        raise TypeError("hypotheses and references must be lists, not a single string")
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
-    if not hypotheses:
-        raise ValueError("nothing to score: no hypotheses")
-    cleaned_refs = []
-    for index, refs in enumerate(references):
-        if isinstance(refs, str):
-            raise TypeError(f"references[{index}] is a string; it must be a list of strings")
-        if not refs:
-            raise ValueError(f"references[{index}] is empty; every input needs a reference")
-        cleaned_refs.append([_clean(ref) for ref in refs])
-    return [_clean(hyp) for hyp in hypotheses], cleaned_refs
+    hyps, refs = check_inputs(hypotheses, references)
+    return [_clean(hyp) for hyp in hyps], [[_clean(ref) for ref in group] for group in refs]
 
 
 def bleu_streams(references: Sequence[Sequence[str]]) -> list[list[str | None]]:

@@ -69,6 +69,7 @@ from sacrebleu.metrics import BLEU, TER
 from unidecode import unidecode
 
 from benchmark.metrics import coco, java
+from benchmark.metrics.inputs import check_inputs
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ def score_webnlg(
         ValueError / TypeError: mismatched or empty inputs.
         benchmark.metrics.java.JavaToolError: `java` exists but the METEOR jar failed.
     """
-    hyps, refs = _validated(hypotheses, references)
+    hyps, refs = check_inputs(hypotheses, references)
     if isinstance(seen_mask, str) or len(seen_mask) != len(hyps):
         raise ValueError(f"seen_mask has {len(seen_mask)} entries for {len(hyps)} hypotheses")
     hyps = [normalize_webnlg_hypothesis(hyp) for hyp in hyps]
@@ -223,7 +224,7 @@ def score_dart(
         `DART_METRICS` keys: BLEU x100, METEOR and TER fractions; MoverScore, BERTScore and BLEURT
         are "not computed: <why>" strings.
     """
-    hyps, refs = _validated(hypotheses, references)
+    hyps, refs = check_inputs(hypotheses, references)
     hyps = [normalize_dart(hyp) for hyp in hyps]
     refs = _first_references(refs, normalize_dart)
     everything = list(range(len(hyps)))
@@ -326,27 +327,8 @@ def dart_provenance() -> dict[str, str]:
 
 
 # --- internals ----------------------------------------------------------------------------------
-def _validated(
-    hypotheses: Sequence[str], references: Sequence[Sequence[str]]
-) -> tuple[list[str], list[list[str]]]:
-    if isinstance(hypotheses, str) or isinstance(references, str):
-        raise TypeError("hypotheses and references must be lists, not a single string")
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
-    if not hypotheses:
-        raise ValueError("nothing to score: no hypotheses")
-    checked = []
-    for index, refs in enumerate(references):
-        if isinstance(refs, str):
-            raise TypeError(f"references[{index}] is a string; it must be a list of strings")
-        if not refs:
-            raise ValueError(f"references[{index}] is empty; every input needs a reference")
-        checked.append(list(refs))
-    return list(hypotheses), checked
-
-
 def _validated_references(references: Sequence[Sequence[str]]) -> list[list[str]]:
-    return _validated([""] * len(references), references)[1]
+    return check_inputs([""] * len(references), references)[1]
 
 
 def _first_references(
