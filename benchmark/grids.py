@@ -125,15 +125,15 @@ LOWDATA_SCALES = {
         decode=DecodeConfig(),
         model=DEFAULT_MODEL,
     ),
-    # ~25 min on 2 CPU cores: 2 sizes x 1 subset x 1 seed, half the paper's steps, first 200 test
-    # MRs. Same learning rate, batch, init and decoding as the paper.
+    # under 30 min on 2 CPU cores: 2 sizes x 1 subset x 1 seed, half the paper's steps, the first
+    # 100 test MRs. Same learning rate, batch, init and decoding as the paper.
     "quick": ScaleRecipe(
         sizes=(50, 100),
         subsets=1,
         seeds=1,
         step_factor=0.5,
         eval_every=25,
-        eval_limit=200,
+        eval_limit=100,
         decode=DecodeConfig(batch_size=32),
         model=DEFAULT_MODEL,
     ),
