@@ -20,7 +20,7 @@ from pathlib import Path
 EPILOG = """\
 examples:
   python -m benchmark run --grid lowdata --scale quick --data-dir ../shared/data
-      Figure 3 (E2E) on the embedded SmolLM2-135M in ~25 min on 2 CPU cores
+      Figure 3 (E2E) on the embedded SmolLM2-135M in under 30 min on 2 CPU cores
   python -m benchmark run --grid lowdata --scale paper --dry-run
       list the paper-scale runs (4 sizes x 5 subsets x 2 seeds x 2 methods) and which are done
   python -m benchmark plot
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale",
         choices=SCALES,
         default="quick",
-        help="paper: the full protocol; quick: ~25 min on 2 CPU cores; smoke: tiny model, seconds "
+        help="paper: the full protocol; quick: under 30 min on 2 CPU cores; smoke: tiny model, seconds "
         "(default: quick)",
     )
     run.add_argument("--model", help="override the scale's model (see `ls models`)")
