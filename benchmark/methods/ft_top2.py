@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.methods import AdaptedLM, MethodSpec
+from benchmark.methods import MethodSpec
 from benchmark.methods.blocks import final_norms, transformer_blocks
+from benchmark.methods.finetune import Finetuned
 from benchmark.models import LoadedModel
 from benchmark.registry import METHODS
 
@@ -31,12 +32,11 @@ class TopLayersConfig:
             raise ValueError("top_layers must be >= 1")
 
 
-class TopLayersTuned(AdaptedLM):
-    loss_reduction = "token_mean"  # the anchor's fine-tune branch (R21)
+class TopLayersTuned(Finetuned):
+    """Fine-tuning (same loss and LM train mode) with everything below the top blocks frozen."""
 
     def __init__(self, loaded: LoadedModel, config: TopLayersConfig) -> None:
-        super().__init__(loaded)
-        self.config = config
+        super().__init__(loaded, config)
         blocks = transformer_blocks(self.lm)
         if config.top_layers > len(blocks):
             raise ValueError(
@@ -51,13 +51,8 @@ class TopLayersTuned(AdaptedLM):
             for p in module.parameters():
                 p.requires_grad_(True)
 
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.lm.train(mode and self.config.lm_dropout)
-        return self
-
     def method_info(self) -> dict:
-        return {"loss_reduction": self.loss_reduction, "top_blocks": self.config.top_layers}
+        return {**super().method_info(), "top_blocks": self.config.top_layers}
 
 
 METHODS.register(
