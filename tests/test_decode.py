@@ -73,24 +73,40 @@ def test_beam_of_one_is_greedy_and_batching_does_not_change_beams(tiny):
     assert batched == alone
 
 
-def test_beam_search_finds_at_least_greedys_score(tiny):
-    """Beam 4 never ends with a lower sequence log-probability than greedy (same length budget)."""
-    prefix = strong_prefix(tiny)
-    prompt = encode_prompt(tiny, SOURCES[1])
+class TreeLM:
+    """A stub `AdaptedLM` whose next-token probabilities depend only on the last token fed:
+    start: A .6, B .4; after A: EOS .3, A .35, B .35; after B: EOS .9, A .05, B .05 (EOS = 0,
+    A = 1, B = 2). Greedy follows A forever; beam 2 finds B EOS (p .36), worked out by hand in
+    `test_beam_search_beats_greedy_by_hand`."""
 
-    def logprob(generated: list[int]) -> float:
-        x = torch.tensor([prompt + generated + [tiny.eos_id]])
-        with torch.no_grad():
-            logits = prefix(x, torch.ones_like(x))[0].float()
-        logits[:, tiny.banned_ids] = -float("inf")
-        lp = torch.log_softmax(logits, -1)
-        targets = x[0, len(prompt) :]
-        return float(lp[len(prompt) - 1 : -1].gather(1, targets[:, None]).sum()) / len(targets)
+    TABLE = {
+        None: [1e-9, 0.6, 0.4],
+        1: [0.3, 0.35, 0.35],
+        2: [0.9, 0.05, 0.05],
+    }
 
-    greedy = greedy_batch(prefix, tiny, [prompt], max_new=40)[0]
-    beam = beam_batch(prefix, tiny, [prompt], 4, 40, 1.0)[0]
-    if len(greedy) < 40 and len(beam) < 40:  # both ended with EOS: scores are comparable
-        assert logprob(beam) >= logprob(greedy) - 1e-4
+    def _logits(self, last) -> torch.Tensor:
+        return torch.tensor([self.TABLE[t] for t in last]).log()
+
+    def prefill(self, ids, mask):
+        rows = ids.shape[0]
+        return self._logits([None] * rows), SimpleNamespace(
+            repeat_interleave=lambda times: None, select=lambda rows: None
+        )
+
+    def step(self, tokens, state):
+        return self._logits(tokens.tolist())
+
+
+def test_beam_search_beats_greedy_by_hand():
+    """Step 2 candidates: B EOS .36 (finished, score ln .36 / 2), A A .21, A B .21, A EOS .18;
+    step 3: A B EOS .189 finishes (ln .189 / 3); no running beam (best A A A .0735) can beat the
+    worse finished one, so the search stops with B."""
+    lm, stub = TreeLM(), SimpleNamespace(eos_id=0, pad_id=0, banned_ids=[])
+    assert greedy_batch(lm, stub, [[5]], 3) == [[1, 1, 1]]
+    assert beam_batch(lm, stub, [[5]], 2, 3, 1.0) == [[2]]
+    assert beam_batch(lm, stub, [[5]], 1, 3, 1.0) == [[1, 1, 1]]  # beam of one is greedy
+    assert beam_batch(lm, stub, [[5], [7]], 2, 3, 1.0) == [[2], [2]]
 
 
 def test_decode_keeps_order_bans_newlines_and_marks_empty(tiny):
