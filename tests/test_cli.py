@@ -123,3 +123,19 @@ def test_nan_loss_fails_the_run_keeps_earlier_rows_and_exits_nonzero(
     capsys.readouterr()
     assert main(args) == 0  # the failed run is retried, the finished one is not
     assert "1 done, 1 to run" in capsys.readouterr().out
+
+
+def test_method_options_reach_the_runs_and_unknown_ones_are_refused(capsys, tmp_path):
+    from benchmark.cli import apply_options
+    from benchmark.grids import adhoc_grid
+
+    specs = adhoc_grid("smoke", ["finetune", "prefix"], ["e2e"], [50], [0], [0], None)
+    changed = apply_options(specs, {"prefix_len": 7, "init_text": None})
+    assert changed[0].method_options == {}  # finetune has no prefix_len
+    assert changed[1].method_options == {"init_text": None, "prefix_len": 7}
+    assert changed[1].config_hash != specs[1].config_hash
+    base = ["run", "--method", "prefix", "--train-size", "50", "--scale", "smoke", "--dry-run"]
+    base += ["--results-dir", str(tmp_path)]
+    assert main([*base, "--set", "mid_dim=800", "--num-beams", "1"]) == 0
+    assert main([*base, "--set", "bogus=1"]) == 2
+    assert "apply to none of the methods" in capsys.readouterr().err
