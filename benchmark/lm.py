@@ -88,6 +88,26 @@ def lm_call(
     )
 
 
+def run_into_cache(
+    lm: torch.nn.Module,
+    attention_mask: torch.Tensor,
+    input_ids: torch.Tensor | None = None,
+    inputs_embeds: torch.Tensor | None = None,
+) -> DynamicCache:
+    """Run the LM over a sequence starting at position 0 and return the filled cache (per layer
+    (B, n_kv, T, head_dim)): the activations that real-word init, EMB-k and infix are made of."""
+    cache = DynamicCache()
+    lm_call(
+        lm,
+        input_ids=input_ids,
+        inputs_embeds=inputs_embeds,
+        attention_mask=attention_mask,
+        position_ids=positions_from_mask(attention_mask, 0),
+        cache=cache,
+    )
+    return cache
+
+
 def positions_from_mask(attention_mask: torch.Tensor, offset: int | torch.Tensor) -> torch.Tensor:
     """Position ids for the real tokens of a (left- or right-) padded batch, starting at `offset`.
 

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from benchmark.data import Example
 from benchmark.data.errors import DataFileError, FetchError
+from benchmark.data.webnlg import split_mtriple
 
 log = logging.getLogger(__name__)
 
@@ -240,15 +241,8 @@ def _read_xml(path: Path) -> list[tuple[list[tuple[str, str, str]], list[str]]]:
         raise DataFileError(f"{path}: not a readable XML file ({error}); {_FIX_HINT}") from error
     entries = []
     for element in root.iter("entry"):
-        triples = []
-        for mtriple in element.iter("mtriple"):
-            parts = (mtriple.text or "").split(" | ")
-            if len(parts) != 3:
-                raise DataFileError(
-                    f"{path}: entry {element.get('eid')} has a malformed triple "
-                    f"{mtriple.text!r} (expected 'subject | property | object'); {_FIX_HINT}"
-                )
-            triples.append((parts[0], parts[1], parts[2]))
+        where = f"{path}: entry {element.get('eid')}"
+        triples = [split_mtriple(m.text or "", where, _FIX_HINT) for m in element.iter("mtriple")]
         entries.append((triples, [lex.text or "" for lex in element.iter("lex")]))
     return entries
 

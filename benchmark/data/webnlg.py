@@ -187,6 +187,17 @@ def _checked_dir(data_dir: str | os.PathLike[str], split: str) -> Path:
     return Path(data_dir).resolve()
 
 
+def split_mtriple(text: str, where: str, hint: str) -> tuple[str, str, str]:
+    """``"s | p | o"`` (a WebNLG-format `<mtriple>`, also DART's XML) -> (s, p, o)."""
+    parts = text.split(" | ")
+    if len(parts) != 3:
+        raise DataFileError(
+            f"{where} has a malformed triple {text!r} (expected 'subject | property | object'); "
+            f"{hint}"
+        )
+    return parts[0], parts[1], parts[2]
+
+
 def _parse_file(path: Path) -> list[WebNLGEntry]:
     try:
         root = ET.parse(path).getroot()
@@ -194,15 +205,10 @@ def _parse_file(path: Path) -> list[WebNLGEntry]:
         raise DataFileError(f"{path}: not a readable XML file ({error}); {_FIX_HINT}") from error
     entries = []
     for element in root.iter("entry"):
-        triples = []
-        for mtriple in element.iter("mtriple"):
-            parts = (mtriple.text or "").strip().split(" | ")
-            if len(parts) != 3:
-                raise DataFileError(
-                    f"{path}: entry {element.get('eid')} has a malformed triple "
-                    f"{mtriple.text!r} (expected 'subject | property | object'); {_FIX_HINT}"
-                )
-            triples.append((parts[0], parts[1], parts[2]))
+        triples = [
+            split_mtriple((m.text or "").strip(), f"{path}: entry {element.get('eid')}", _FIX_HINT)
+            for m in element.iter("mtriple")
+        ]
         lexicalisations = tuple(
             (lex.get("comment", ""), (lex.text or "").strip()) for lex in element.iter("lex")
         )

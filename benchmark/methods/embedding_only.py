@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from transformers import DynamicCache
 
-from benchmark.lm import hidden_size, lm_call
+from benchmark.lm import hidden_size, run_into_cache
 from benchmark.methods import AdaptedLM, MethodSpec
 from benchmark.methods.blocks import require_decoder_only
 from benchmark.methods.prefix import fit_mlp
@@ -91,12 +91,7 @@ class EmbeddingOnly(AdaptedLM):
         vectors = self.vectors()
         embeds = vectors.unsqueeze(0).expand(batch_size, *vectors.shape)  # (B, P, d)
         mask = torch.ones(batch_size, self.prefix_len, dtype=torch.long)
-        positions = torch.arange(self.prefix_len).expand(batch_size, -1)
-        cache = DynamicCache()
-        lm_call(
-            self.lm, inputs_embeds=embeds, attention_mask=mask, position_ids=positions, cache=cache
-        )
-        return cache
+        return run_into_cache(self.lm, mask, inputs_embeds=embeds)
 
     def finalize(self) -> None:
         with torch.no_grad():

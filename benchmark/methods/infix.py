@@ -26,6 +26,7 @@ from benchmark.lm import (
     kv_geometry,
     lm_call,
     positions_from_mask,
+    run_into_cache,
     split_flat_prefix,
 )
 from benchmark.methods import AdaptedLM, DecodeState, MethodSpec
@@ -98,14 +99,7 @@ class InfixTuned(AdaptedLM):
             dim=1,
         )
         mask = torch.cat([source_mask, torch.ones(batch, k, dtype=source_mask.dtype)], dim=1)
-        cache = DynamicCache()
-        lm_call(
-            self.lm,
-            inputs_embeds=embeds,
-            attention_mask=mask,
-            position_ids=positions_from_mask(mask, 0),
-            cache=cache,
-        )
+        cache = run_into_cache(self.lm, mask, inputs_embeds=embeds)
         term = self.additive_term()
         added = split_flat_prefix(term.unsqueeze(0).expand(batch, *term.shape), self.geometry)
         layers = []

@@ -26,8 +26,7 @@ from benchmark.lm import (
     flatten_cache,
     hidden_size,
     kv_geometry,
-    lm_call,
-    positions_from_mask,
+    run_into_cache,
     split_flat_prefix,
 )
 from benchmark.methods import AdaptedLM, MethodSpec
@@ -144,17 +143,7 @@ class PrefixTuned(AdaptedLM):
     @torch.no_grad()
     def _lm_activations(self, token_ids: list[int]) -> torch.Tensor:
         ids = torch.tensor([token_ids])
-        mask = torch.ones_like(ids)
-        from transformers import DynamicCache
-
-        cache = DynamicCache()
-        lm_call(
-            self.lm,
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions_from_mask(mask, 0),
-            cache=cache,
-        )
+        cache = run_into_cache(self.lm, torch.ones_like(ids), input_ids=ids)
         return flatten_cache(cache, self.geometry)[0]  # (P, width)
 
     def _init_from_tokens(self, token_ids: list[int]) -> None:
