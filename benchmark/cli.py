@@ -25,6 +25,10 @@ examples:
       list the paper-scale runs (4 sizes x 5 subsets x 2 seeds x 2 methods) and which are done
   python -m benchmark plot
       redraw figures/ from results/*.csv (no torch needed)
+  python -m benchmark tables
+      the paper's tables with ours beside them, in tables/ (Markdown + LaTeX)
+  python -m benchmark ls grids
+      every grid and the paper table or figure it reproduces
 
 The data directory comes from --data-dir or the BENCHMARK_DATA_DIR environment variable; it must
 hold e2e/trainset.csv, e2e/devset.csv and e2e/testset_w_refs.csv (get them with `fetch e2e`).
@@ -102,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="decoding beams for every run; 1 = greedy (default: the grid's, the paper's beam 5)",
     )
+    run.add_argument(
+        "--max-source-tokens",
+        type=int,
+        help="cut sources to this many tokens in training and decoding (default: the grid's; "
+        "XSUM 512 as the paper §5.3, 1024 as the authors' code)",
+    )
     run.add_argument("--data-dir", help="dataset root (default: $BENCHMARK_DATA_DIR)")
     run.add_argument("--results-dir", default="results", help="where CSVs go (default: results)")
     run.add_argument(
@@ -115,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     redecode.add_argument("run_dir", help="a run's folder under results/runs/")
     redecode.add_argument("--data-dir", help="dataset root (default: $BENCHMARK_DATA_DIR)")
 
-    plot = sub.add_parser("plot", help="draw figures from results CSVs (Figure 3 E2E panel)")
+    plot = sub.add_parser(
+        "plot", help="draw the paper's figures 3-6 from results/<grid>.csv (PNG and PDF)"
+    )
     plot.add_argument("--results-dir", default="results", help="default: results")
     plot.add_argument("--out", default="figures", help="default: figures")
 
@@ -211,6 +223,15 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             dataclasses.replace(s, decode=dataclasses.replace(s.decode, num_beams=args.num_beams))
             for s in specs
         ]
+    if args.max_source_tokens is not None:
+        if args.max_source_tokens < 1:
+            parser.error("--max-source-tokens must be >= 1")
+        specs = [
+            dataclasses.replace(
+                s, train=dataclasses.replace(s.train, max_source_tokens=args.max_source_tokens)
+            )
+            for s in specs
+        ]
     results_dir = Path(args.results_dir)
     if args.dry_run:
         return run_specs(specs, Path("."), results_dir, dry_run=True)
@@ -275,9 +296,9 @@ def cmd_params(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def cmd_plot(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from benchmark.report.plot import plot_lowdata
+    from benchmark.report.plot import plot_all
 
-    for path in plot_lowdata(Path(args.results_dir) / "lowdata.csv", Path(args.out)):
+    for path in plot_all(Path(args.results_dir), Path(args.out)):
         print(f"wrote {path}")
     return 0
 

@@ -145,3 +145,22 @@ DATASETS.register(
     ),
     "XSUM (official split ids; articles from a JSONL you provide or the hub); ROUGE-1/2/L",
 )
+
+
+# ACL Table 4 / v1 Table 3; names as in the paper table (reference CSV)
+for _name, _setting in (("xsum-news2sports", "news-to-sports"), ("xsum-withinnews", "within-news")):
+    DATASETS.register(
+        _name,
+        DatasetSpec(
+            load=lambda d, s, setting=_setting: xsum_data.load_xsum_extrapolation(d, setting, s),
+            load_pairs=lambda d, s, setting=_setting: xsum_data.load_xsum_extrapolation(
+                d, setting, s
+            ),
+            content_hash=xsum_data.extrapolation_content_hash,
+            version=f"xsum-{xsum_data.XSUM_VERSION}-{_setting}",
+            score=_score_xsum,
+            scorer_provenance=_xsum_provenance,
+            metrics=("rouge1", "rouge2", "rougeL"),
+        ),
+        f"XSUM {_setting} extrapolation (topics from the BBC URL list); ROUGE-1/2/L",
+    )

@@ -221,11 +221,13 @@ def decode(
     sources: list[str],
     config: DecodeConfig,
     progress: bool = True,
+    max_source_tokens: int = 256,
 ) -> DecodeResult:
-    """Generate one output per source, in the order given."""
+    """Generate one output per source, in the order given; sources are cut to `max_source_tokens`
+    tokens as in training (`TrainConfig.max_source_tokens`)."""
     adapted.eval()
     start = time.perf_counter()
-    prompts = [encode_prompt(loaded, s) for s in sources]
+    prompts = [encode_prompt(loaded, s, max_source_tokens) for s in sources]
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # less padding per batch
     outputs: list[str] = [""] * len(prompts)
     bar = tqdm(total=len(prompts), desc="decode", disable=not progress, leave=False)

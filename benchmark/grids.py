@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.data.lowdata import LOWDATA_SEEDS, LOWDATA_SIZES, LOWDATA_SUBSETS
-from benchmark.decode import DecodeConfig
+from benchmark.decode import XSUM_DECODE, DecodeConfig
 from benchmark.registry import GRIDS
 from benchmark.train import TrainConfig
 
@@ -44,6 +45,8 @@ class RunSpec:
     eval_split: str = "test"
     eval_limit: int | None = None  # score the first N inputs of eval_split (None: all)
     variant: str = ""  # the paper's row label (e.g. "adapter-0.1%"); defaults to the method
+    # train on this fraction of the (sampled or whole) training set (ACL Figure 6); None: all of it
+    train_fraction: float | None = None
 
     @property
     def label(self) -> str:
@@ -53,7 +56,8 @@ class RunSpec:
     def run_id(self) -> str:
         """Readable and deterministic: e2e/prefix/n=100/subset=2/seed=1 (+ config hash column)."""
         size = self.train_size or "full"
-        return f"{self.dataset}/{self.label}/n={size}/subset={self.subset}/seed={self.seed}"
+        part = "" if self.train_fraction is None else f"/frac={self.train_fraction:g}"
+        return f"{self.dataset}/{self.label}/n={size}{part}/subset={self.subset}/seed={self.seed}"
 
     def resolved(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -68,7 +72,12 @@ class RunSpec:
 
 # Options added after results were recorded, with the value that means "off". Leaving them out of
 # the hash while off keeps earlier rows valid: an option that is off cannot have changed a number.
-SWITCHED_OFF = {"min_new_tokens": 0, "no_repeat_ngram_size": 0}
+SWITCHED_OFF = {
+    "min_new_tokens": 0,
+    "no_repeat_ngram_size": 0,
+    "train_fraction": None,
+    "epochs": None,
+}
 
 
 def _drop_switched_off(config: Any) -> Any:
@@ -79,6 +88,71 @@ def _drop_switched_off(config: Any) -> Any:
             if not (k in SWITCHED_OFF and v == SWITCHED_OFF[k])
         }
     return config
+
+
+# ---- summarisation (XSUM and its extrapolation splits) ------------------------------------------
+
+SUMMARISATION = ("xsum", "xsum-news2sports", "xsum-withinnews")
+XSUM_SOURCE_TOKENS = 512  # paper §5.3 / ACL A.1: articles cut to 512 tokens (anchor `xsum`: 1024,
+# which `run --max-source-tokens 1024` gives; the value is in every row's train_config)
+XSUM_TARGET_TOKENS = 60  # anchor train_bart.py max_target_length 60 (train and val)
+XSUM_MID_DIM = 800  # paper §4.3 / ACL fn 4: reparameterisation width 800 for summarisation
+XSUM_PREFIX_INIT = "summarize"  # ACL A.2: low-data summarisation prefix initialised with this word
+# quick XSUM on 2 CPU cores: at most batch 8 and 40 steps, the first 100 test articles
+XSUM_QUICK = {"max_batch": 8, "max_steps": 40, "eval_limit": 100}
+XSUM_SMOKE_DECODE = DecodeConfig(
+    num_beams=2,
+    max_new_tokens=12,
+    batch_size=4,
+    length_penalty=0.8,
+    min_new_tokens=2,
+    no_repeat_ngram_size=3,
+)
+
+
+def for_task(spec: RunSpec, model: str | None = None) -> RunSpec:
+    """Summarisation settings for a spec on an XSUM dataset (table-to-text specs are returned
+    unchanged): 512-token sources, 60-token targets, XSUM decoding (beam 6, length penalty 0.8,
+    min/max length, trigram blocking; `decode.XSUM_DECODE`), prefix MLP width 800, tiny BART at
+    smoke scale (the paper's XSUM model is BART; `--model` overrides)."""
+    if spec.dataset not in SUMMARISATION:
+        return spec
+    train = dataclasses.replace(
+        spec.train, max_source_tokens=XSUM_SOURCE_TOKENS, max_target_tokens=XSUM_TARGET_TOKENS
+    )
+    decode = dataclasses.replace(XSUM_DECODE, batch_size=spec.decode.batch_size)
+    eval_limit = spec.eval_limit
+    if spec.scale == "smoke":
+        decode = XSUM_SMOKE_DECODE
+    if spec.scale == "quick":
+        train = dataclasses.replace(
+            train,
+            batch_size=min(train.batch_size, XSUM_QUICK["max_batch"]),
+            max_steps=XSUM_QUICK["max_steps"]
+            if train.epochs is not None
+            else min(train.max_steps, XSUM_QUICK["max_steps"]),
+            epochs=None,
+        )
+        eval_limit = min(eval_limit or XSUM_QUICK["eval_limit"], XSUM_QUICK["eval_limit"])
+    options = dict(spec.method_options)
+    if spec.method == "prefix":
+        options.setdefault("mid_dim", XSUM_MID_DIM)
+    return dataclasses.replace(
+        spec,
+        model=model or ("tiny-bart" if spec.scale == "smoke" else spec.model),
+        train=train,
+        decode=decode,
+        method_options=options,
+        eval_limit=eval_limit,
+    )
+
+
+def _table_row(table: dict[str, dict[int, int]], method: str, train_size: int) -> int:
+    """A per-size table entry: methods outside the table use fine-tune's row, sizes between rows
+    the row below (sizes under the smallest use the smallest)."""
+    column = table.get(method, table["finetune"])
+    row = max([size for size in column if size <= train_size], default=min(column))
+    return column[row]
 
 
 # ---- the low-data protocol (paper §6.3, ACL A.2 and Table 8) -------------------------------------
@@ -93,12 +167,17 @@ LOWDATA_PREFIX_INIT = (
 )
 
 
+# ACL Table 8, summarisation: epochs for sizes 50/100/200/500; ACL A.2: batch 5 (prefix), 6 (fine-tune)
+LOWDATA_XSUM_EPOCHS = {
+    "prefix": {50: 30, 100: 20, 200: 20, 500: 20},
+    "finetune": {50: 30, 100: 10, 200: 3, 500: 3},
+}
+LOWDATA_XSUM_BATCH = {"prefix": 5, "finetune": 6}
+
+
 def paper_max_steps(method: str, train_size: int) -> int:
-    """ACL Table 8 steps; methods outside the table use fine-tune's, sizes between rows the row
-    below (sizes under 50 use the 50 row)."""
-    table = LOWDATA_MAX_STEPS.get(method, LOWDATA_MAX_STEPS["finetune"])
-    row = max([size for size in table if size <= train_size], default=min(table))
-    return table[row]
+    """ACL Table 8 table-to-text steps (see `_table_row` for sizes and methods outside it)."""
+    return _table_row(LOWDATA_MAX_STEPS, method, train_size)
 
 
 @dataclass(frozen=True)
@@ -112,6 +191,7 @@ class ScaleRecipe:
     decode: DecodeConfig
     model: str
     methods: tuple[str, ...] = ("finetune", "prefix")
+    datasets: tuple[str, ...] = ("e2e",)
 
 
 LOWDATA_SCALES = {
@@ -124,8 +204,9 @@ LOWDATA_SCALES = {
         eval_limit=None,  # all 630 test MRs
         decode=DecodeConfig(),
         model=DEFAULT_MODEL,
+        datasets=("e2e", "xsum"),  # paper §6.3: both panels of Figure 3
     ),
-    # under 30 min on 2 CPU cores: 2 sizes x 1 subset x 1 seed, half the paper's steps, the first
+    # E2E only (XSUM has no training articles offline); under 30 min on 2 CPU cores: 2 sizes x 1 subset x 1 seed, half the paper's steps, the first
     # 100 test MRs. Same learning rate, batch, init and decoding as the paper.
     "quick": ScaleRecipe(
         sizes=(50, 100),
@@ -162,9 +243,16 @@ def lowdata_run(
 ) -> RunSpec:
     """One run of the low-data recipe; also used for ad-hoc `--method/--train-size` runs."""
     recipe = LOWDATA_SCALES[scale]
-    steps = max(2, round(paper_max_steps(method, train_size) * recipe.step_factor))
-    options = {"init_text": LOWDATA_PREFIX_INIT} if method == "prefix" else {}
-    return RunSpec(
+    if dataset in SUMMARISATION:
+        batch = LOWDATA_XSUM_BATCH.get(method, LOWDATA_XSUM_BATCH["finetune"])
+        epochs = _table_row(LOWDATA_XSUM_EPOCHS, method, train_size)
+        paper_steps, init = epochs * math.ceil(train_size / batch), XSUM_PREFIX_INIT
+    else:
+        batch = 10  # ACL A.2
+        paper_steps, init = paper_max_steps(method, train_size), LOWDATA_PREFIX_INIT
+    steps = max(2, round(paper_steps * recipe.step_factor))
+    options = {"init_text": init} if method == "prefix" else {}
+    spec = RunSpec(
         grid=grid,
         scale=scale,
         dataset=dataset,
@@ -174,10 +262,10 @@ def lowdata_run(
         subset=subset,
         seed=seed,
         train=TrainConfig(
-            lr=5e-5,  # ACL A.2 low-data table-to-text
-            batch_size=10,  # ACL A.2
+            lr=5e-5,  # ACL A.2 low-data, both tasks
+            batch_size=batch,
             max_steps=steps,  # ACL Table 8 x step_factor
-            warmup_steps=round(100 * recipe.step_factor),  # anchor low-data warmup 100
+            warmup_steps=round(100 * recipe.step_factor),  # anchor/ACL A.2 low-data warmup 100
             eval_every=recipe.eval_every,
             seed=seed,
         ),
@@ -185,13 +273,16 @@ def lowdata_run(
         method_options=options,
         eval_limit=recipe.eval_limit,
     )
+    return for_task(spec, model)
 
 
 def lowdata_grid(scale: str, model: str | None = None) -> list[RunSpec]:
-    """Figure 3 (E2E panel): fine-tune vs prefix at 50/100/200/500 examples, 5 subsets x 2 seeds."""
+    """Figure 3: fine-tune vs prefix at 50/100/200/500 examples, 5 subsets x 2 seeds (E2E; XSUM
+    too at paper scale)."""
     recipe = LOWDATA_SCALES[scale]
     return [
-        lowdata_run("lowdata", scale, method, size, subset, seed, model)
+        lowdata_run("lowdata", scale, method, size, subset, seed, model, dataset)
+        for dataset in recipe.datasets
         for size in recipe.sizes
         for method in recipe.methods
         for subset in range(recipe.subsets)
@@ -207,8 +298,8 @@ class GridSpec:
 
 GRIDS.register(
     "lowdata",
-    GridSpec(lowdata_grid, "Figure 3 (E2E panel): low-data fine-tune vs prefix"),
-    "Figure 3 (E2E): low-data, prefix-tuning vs fine-tuning at 50/100/200/500 examples",
+    GridSpec(lowdata_grid, "Figure 3: low-data fine-tune vs prefix"),
+    "Figure 3: low-data prefix vs fine-tune, 50-500 examples (E2E; + XSUM at paper scale)",
 )
 
 
@@ -254,7 +345,38 @@ TABLE6: dict[tuple[str, str], tuple[float, int, int]] = {
     ("ft-top2", "dart"): (5e-5, 5, 5),
 }
 TABLE6_PREFIX_LEN = {"e2e": 5, "webnlg": 5, "dart": 10}  # ACL Table 6 prefix length column
-TRAIN_PAIRS = {"e2e": 42_061, "webnlg": 18_025, "dart": 62_659}  # steps = ceil(N / batch) x epochs
+# XSUM rows. ACL Table 6: prefix 5e-5 / 30 epochs / batch 14 / length 100 (the "2%" row: 100 x
+# 73,728 = 7.37M = 1.8% of BART-large). The paper gives no length for "0.1%"; 5 (368,640 = 0.09%)
+# is the length nearest 0.1% of BART-large (setup.md §3). Table 3's fine-tune row is quoted from
+# BART, so the paper has no fine-tune setting for full XSUM: we use its extrapolation fine-tune
+# setting (ACL Table 6: 3e-5 / 5 / 18). Extrapolation rows: ACL Table 6.
+SUMMARISATION_SETTINGS: dict[tuple[str, str], tuple[float, int, int]] = {
+    ("prefix-2%", "xsum"): (5e-5, 30, 14),
+    ("prefix-0.1%", "xsum"): (5e-5, 30, 14),
+    ("fine-tune", "xsum"): (3e-5, 5, 18),
+    ("prefix", "xsum-withinnews"): (5e-5, 30, 36),
+    ("fine-tune", "xsum-withinnews"): (3e-5, 5, 18),
+    ("prefix", "xsum-news2sports"): (5e-5, 15, 36),
+    ("fine-tune", "xsum-news2sports"): (3e-5, 5, 18),
+}
+SUMMARISATION_PREFIX_LEN = {
+    ("prefix-2%", "xsum"): 100,
+    ("prefix-0.1%", "xsum"): 5,
+    ("prefix", "xsum-withinnews"): 80,
+    ("prefix", "xsum-news2sports"): 40,
+}
+# each dataset's prefix-tuning row: its settings serve rows outside the tables (ablations, lengths)
+PREFIX_ROW = {
+    "e2e": "prefix-0.1%",
+    "webnlg": "prefix-0.1%",
+    "dart": "prefix-0.1%",
+    "xsum": "prefix-2%",
+    "xsum-withinnews": "prefix",
+    "xsum-news2sports": "prefix",
+}
+# steps = ceil(N / batch) x epochs; datasets not listed (the extrapolation splits, whose size comes
+# from the BBC URL list) count their pairs when the run starts (`TrainConfig.epochs`)
+TRAIN_PAIRS = {"e2e": 42_061, "webnlg": 18_025, "dart": 62_659, "xsum": 204_045}
 
 # paper row -> (our method, options); prefix options per dataset are added in `_variant`
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -263,6 +385,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "adapter-3%": ("adapter", {"adapter_pct": 3.0}),
     "adapter-0.1%": ("adapter", {"adapter_pct": 0.1}),
     "prefix-0.1%": ("prefix", {}),
+    "prefix-2%": ("prefix", {}),
     "prefix": ("prefix", {}),
     **{f"emb-{k}": ("embedding-only", {"prefix_len": k}) for k in (1, 10, 20)},
     **{f"infix-{k}": ("infix", {"prefix_len": k}) for k in (1, 10, 20)},
@@ -293,23 +416,35 @@ FULLDATA_SCALES = {
 def _variant(variant: str, dataset: str) -> tuple[str, dict[str, Any], tuple[float, int, int]]:
     method, options = VARIANTS[variant]
     options = dict(options)
-    if method == "prefix":
-        options.setdefault("prefix_len", TABLE6_PREFIX_LEN[dataset])  # random init (full data)
-    # rows outside Table 6 (the ablation table) use E2E prefix-tuning's settings
-    settings = TABLE6.get((variant, dataset), TABLE6[("prefix-0.1%", dataset)])
-    return method, options, settings
+    if method == "prefix":  # random init (full data)
+        length = SUMMARISATION_PREFIX_LEN.get((variant, dataset)) or TABLE6_PREFIX_LEN[dataset]
+        options.setdefault("prefix_len", length)
+    settings = {**TABLE6, **SUMMARISATION_SETTINGS}
+    key = (variant, dataset) if (variant, dataset) in settings else (PREFIX_ROW[dataset], dataset)
+    return method, options, settings[key]
 
 
 def fulldata_run(
-    grid: str, scale: str, variant: str, dataset: str, seed: int = 0, model: str | None = None
+    grid: str,
+    scale: str,
+    variant: str,
+    dataset: str,
+    seed: int = 0,
+    model: str | None = None,
+    options: dict[str, Any] | None = None,
+    label: str | None = None,
 ) -> RunSpec:
+    """One run with a paper-table row's settings; `options` override the row's method options and
+    `label` its name (e.g. `prefix-len-20` in the prefix-length grid)."""
     recipe = FULLDATA_SCALES[scale]
-    method, options, (lr, epochs, batch) = _variant(variant, dataset)
+    method, row_options, (lr, epochs, batch) = _variant(variant, dataset)
     if recipe.max_steps is not None:
-        steps = recipe.max_steps
+        steps, count_epochs = recipe.max_steps, None
+    elif dataset in TRAIN_PAIRS:
+        steps, count_epochs = -(-TRAIN_PAIRS[dataset] // batch) * epochs, None
     else:
-        steps = -(-TRAIN_PAIRS[dataset] // batch) * epochs
-    return RunSpec(
+        steps, count_epochs = 0, epochs
+    spec = RunSpec(
         grid=grid,
         scale=scale,
         dataset=dataset,
@@ -322,15 +457,17 @@ def fulldata_run(
             lr=lr,
             batch_size=batch,
             max_steps=steps,
+            epochs=count_epochs,
             warmup_steps=0,  # anchor: warmup is only forwarded in low-data runs
             eval_every=recipe.eval_every,
             seed=seed,
         ),
         decode=recipe.decode,
-        method_options=options,
+        method_options={**row_options, **(options or {})},
         eval_limit=recipe.eval_limit,
-        variant=variant,
+        variant=label or variant,
     )
+    return for_task(spec, model)
 
 
 TABLE1_DATASETS = {"paper": ("e2e", "webnlg", "dart"), "quick": ("e2e",), "smoke": ("e2e",)}
@@ -387,4 +524,96 @@ GRIDS.register(
     "init",
     GridSpec(init_grid, "ACL Figure 5"),
     "Figure 5: prefix initialisation, random vs real words, low-data E2E (100 examples)",
+)
+
+
+def table2_grid(scale: str, model: str | None = None) -> list[RunSpec]:
+    """ACL Table 3 (v1 Table 2): XSUM fine-tune, prefix 2% (P=100) and 0.1% (P=5)."""
+    variants = ("fine-tune", "prefix-2%", "prefix-0.1%")
+    return [fulldata_run("table2", scale, v, "xsum", model=model) for v in variants]
+
+
+def extrapolation_grid(scale: str, model: str | None = None) -> list[RunSpec]:
+    """ACL Table 4 (v1 Table 3): XSUM news-to-sports and within-news, fine-tune vs prefix."""
+    return [
+        fulldata_run("extrapolation", scale, variant, dataset, model=model)
+        for dataset in ("xsum-news2sports", "xsum-withinnews")
+        for variant in ("fine-tune", "prefix")
+    ]
+
+
+# Figure 4 (ACL §7.1): the search ranges of ACL A.2 -- {1, 5, 10, 20, 40} for table-to-text (the
+# figure's DART panel) and {1, 10, 20, 50, 80, 100, 200, 300} for summarisation (XSUM panel).
+# Quick runs the table-to-text range on E2E (DART has no training file offline).
+PREFIX_LENGTHS = {
+    "dart": (1, 5, 10, 20, 40),
+    "e2e": (1, 5, 10, 20, 40),
+    "xsum": (1, 10, 20, 50, 80, 100, 200, 300),
+}
+PREFIX_LENGTH_DATASETS = {"paper": ("dart", "xsum"), "quick": ("e2e",), "smoke": ("e2e",)}
+
+
+def prefix_length_grid(scale: str, model: str | None = None) -> list[RunSpec]:
+    """Figure 4: prefix-tuning at several prefix lengths, each dataset's Table 6 prefix settings."""
+    specs = []
+    for dataset in PREFIX_LENGTH_DATASETS[scale]:
+        lengths = PREFIX_LENGTHS[dataset] if scale != "smoke" else (1, 5)
+        for length in lengths:
+            specs.append(
+                fulldata_run(
+                    "prefix-length",
+                    scale,
+                    PREFIX_ROW[dataset],
+                    dataset,
+                    model=model,
+                    options={"prefix_len": length},
+                    label=f"prefix-len-{length}",
+                )
+            )
+    return specs
+
+
+# Figure 6 (ACL §7.5): E2E trained on 10/20/40/60/80% of its training set, fine-tune vs prefix
+# without the real-word initialisation (random init, Table 6 E2E settings, Table 6 epochs).
+DATA_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8)
+# quick: the fractions of a 1,000-pair sample (its own 300-pair dev split), 2 epochs, 100 test MRs
+DATA_EFFICIENCY_POOL = {"paper": 0, "quick": 1_000, "smoke": 50}  # 0: the whole training split
+DATA_EFFICIENCY_EPOCHS = {"quick": 2, "smoke": 1}  # paper: ACL Table 6 epochs
+
+
+def data_efficiency_grid(scale: str, model: str | None = None) -> list[RunSpec]:
+    """Figure 6: fine-tune vs prefix (random init) on fractions of the E2E training set."""
+    fractions = DATA_FRACTIONS if scale != "smoke" else (0.2, 0.8)
+    specs = []
+    for fraction in fractions:
+        for variant, label in (("fine-tune", "fine-tune"), ("prefix-0.1%", "prefix")):
+            spec = fulldata_run("data-efficiency", scale, variant, "e2e", model=model, label=label)
+            epochs = DATA_EFFICIENCY_EPOCHS.get(scale, _variant(variant, "e2e")[2][1])
+            train = dataclasses.replace(spec.train, max_steps=0, epochs=epochs)
+            pool = DATA_EFFICIENCY_POOL[scale]
+            specs.append(
+                dataclasses.replace(spec, train=train, train_size=pool, train_fraction=fraction)
+            )
+    return specs
+
+
+GRIDS.register(
+    "table2",
+    GridSpec(table2_grid, "ACL Table 3 (v1 Table 2)"),
+    "ACL Table 3: XSUM fine-tune vs prefix 2% / 0.1% (needs XSUM training articles)",
+)
+GRIDS.register(
+    "extrapolation",
+    GridSpec(extrapolation_grid, "ACL Table 4 (v1 Table 3)"),
+    "ACL Table 4: XSUM news-to-sports and within-news extrapolation (needs the BBC URL list)",
+)
+GRIDS.register(
+    "prefix-length",
+    GridSpec(prefix_length_grid, "ACL Figure 4"),
+    "Figure 4: prefix length 1-40 (DART; E2E at quick) and 1-300 (XSUM)",
+)
+GRIDS.register(
+    "data-efficiency",
+    GridSpec(data_efficiency_grid, "ACL Figure 6"),
+    "Figure 6: fine-tune vs prefix on 10/20/40/60/80% of E2E",
 )

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from benchmark.data.lowdata import LowDataSubset, sample_lowdata
+from benchmark.data.lowdata import LowDataSubset, sample_lowdata, take_fraction
 from benchmark.decode import decode
 from benchmark.grids import RunSpec
 from benchmark.methods import count_parameters
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 COLUMNS = [
     "run_id", "config_hash", "grid", "scale", "dataset", "dataset_version", "data_sha256",
     "eval_split", "eval_size", "method", "variant", "method_config", "model", "model_source",
-    "train_size", "subset", "seed", "lm_params", "trainable_params", "trainable_pct",
+    "train_size", "train_fraction", "train_pairs", "subset", "seed", "lm_params", "trainable_params", "trainable_pct",
     "stored_params", "stored_pct", "bleu", "nist", "meteor", "rouge_l", "cider",
     "empty_outputs", "steps", "best_step", "best_dev_loss", "train_seconds", "decode_seconds",
     "train_config", "decode_config", "scorer", "status", "error", "outputs_dir", "finished_at",
@@ -171,6 +171,7 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         "variant": spec.label,
         "model": spec.model,
         "train_size": spec.train_size,
+        "train_fraction": spec.train_fraction,
         "subset": spec.subset,
         "seed": spec.seed,
         "train_config": spec.train.__dict__,
@@ -185,6 +186,10 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         subset = sample_lowdata(train_pairs, dev_pairs, spec.train_size, spec.subset)
     else:
         subset = full_data(train_pairs, dev_pairs)
+    if spec.train_fraction is not None:
+        subset = take_fraction(subset, spec.train_fraction)
+    train_config = spec.train.for_training_set(len(subset.train))
+    row["train_pairs"] = len(subset.train)
     evaluation = dataset.load(data_dir, spec.eval_split)
     if spec.eval_limit is not None:
         evaluation = evaluation[: spec.eval_limit]
@@ -200,7 +205,7 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         lm_params=lm_params, trainable_params=trainable, trainable_pct=100 * trainable / lm_params
     )
     try:
-        result = train(adapted, loaded, subset.train, subset.dev, spec.train, progress=progress)
+        result = train(adapted, loaded, subset.train, subset.dev, train_config, progress=progress)
     except TrainingDiverged as err:
         row.update(status="failed", error=str(err), finished_at=_now())
         return row
@@ -220,9 +225,8 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         **adapted.method_info(),
     }
 
-    decoded = decode(
-        adapted, loaded, [ex.source for ex in evaluation], spec.decode, progress=progress
-    )
+    sources = [ex.source for ex in evaluation]
+    decoded = decode(adapted, loaded, sources, spec.decode, progress, spec.train.max_source_tokens)
     references = [list(ex.references) for ex in evaluation]
     scores = dataset.score(decoded.outputs, references, data_dir, spec.eval_split)
     row.update({name: scores.get(name, "not computed") for name in dataset.metrics})
@@ -301,7 +305,8 @@ def redecode(run_dir: Path, data_dir: Path, progress: bool | None = None) -> dic
     adapted.load_stored_state(load_file(weights))
     if progress is None:
         progress = sys.stderr.isatty()
-    decoded = decode(adapted, loaded, [ex.source for ex in evaluation], spec.decode, progress)
+    sources = [ex.source for ex in evaluation]
+    decoded = decode(adapted, loaded, sources, spec.decode, progress, spec.train.max_source_tokens)
     references = [list(ex.references) for ex in evaluation]
     scores = dataset.score(decoded.outputs, references, data_dir, spec.eval_split)
     recorded = (run_dir / "hypotheses.txt").read_text(encoding="utf-8").splitlines()

@@ -7,6 +7,7 @@ are the method's business.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import random
@@ -35,6 +36,10 @@ class TrainConfig:
     lr: float = 5e-5  # paper ACL A.2 low-data table-to-text: lr 5e-5
     batch_size: int = 10  # same source: batch 10
     max_steps: int = 200  # paper ACL Table 8 (prefix, 50-200 examples); the grid sets it per size
+    # when set, max_steps = epochs x ceil(training pairs / batch_size), worked out once the training
+    # set is known (`for_training_set`); for splits whose size is only known from the data (the
+    # XSUM extrapolation splits). None: max_steps as given.
+    epochs: int | None = None
     warmup_steps: int = 100  # anchor forwards --warmup_steps 100 only in low-data runs (setup §5)
     weight_decay: float = 0.0  # anchor default
     adam_eps: float = 1e-8  # anchor default
@@ -45,8 +50,19 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.batch_size < 1 or self.max_steps < 1:
-            raise ValueError("lr must be > 0, batch_size and max_steps >= 1")
+        if self.lr <= 0 or self.batch_size < 1:
+            raise ValueError("lr must be > 0 and batch_size >= 1")
+        if self.epochs is None and self.max_steps < 1:
+            raise ValueError("max_steps must be >= 1 (or give epochs)")
+        if self.epochs is not None and self.epochs < 1:
+            raise ValueError("epochs must be >= 1")
+
+    def for_training_set(self, pairs: int) -> TrainConfig:
+        """This config with epochs turned into max_steps for `pairs` training pairs."""
+        if self.epochs is None:
+            return self
+        steps = self.epochs * math.ceil(pairs / self.batch_size)
+        return dataclasses.replace(self, max_steps=max(1, steps), epochs=None)
 
 
 @dataclass

@@ -96,3 +96,22 @@ def test_e2e_subsets_are_disjoint_and_pinned(
     sample = sample_lowdata(train_pairs, dev_pairs, 50, 0)
     assert sample.train_indices[:5] == (22813, 5261, 30021, 23021, 16910)
     assert sample.dev_indices[:5] == (890, 276, 2163, 2047, 1189)
+
+
+def test_fractions_are_nested_and_keep_the_dev_split():
+    from benchmark.data.lowdata import LowDataSubset, fraction_size, take_fraction
+
+    pairs = [Example(f"s{i}", (f"r{i}",)) for i in range(200)]
+    pool = sample_lowdata(pairs, pairs, 100, subset=1)
+    small, large = take_fraction(pool, 0.1), take_fraction(pool, 0.4)
+    assert (len(small.train), len(large.train)) == (10, 40)
+    assert set(small.train_indices) < set(large.train_indices) <= set(pool.train_indices)
+    assert [pairs[i] for i in large.train_indices] == large.train
+    assert large.dev == pool.dev and large.dev_indices == pool.dev_indices
+    full = LowDataSubset(pairs, pairs[:5], (), (0, 1, 2, 3, 4), 200, 0)
+    assert [pairs[i] for i in take_fraction(full, 0.2).train_indices] == take_fraction(
+        full, 0.2
+    ).train
+    assert fraction_size(42_061, 0.1) == 4_206
+    with pytest.raises(ValueError):
+        fraction_size(10, 0.0)

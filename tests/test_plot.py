@@ -1,16 +1,28 @@
-"""Low-data figure from a results CSV, and the packaged paper table. No torch anywhere."""
+"""Paper figures from results CSVs (Figures 3, 4, 5, ACL 6), and the packaged paper table."""
 
 from __future__ import annotations
 
 import csv
+import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
 from benchmark.report.paper import load_reference_results
-from benchmark.report.plot import ReportError, _paper_footnote, plot_lowdata
+from benchmark.report.plot import (
+    INIT_WORDS,
+    ReportError,
+    _aggregate,
+    _draw,
+    _figures,
+    _paper_footnote,
+    plot_all,
+    plot_lowdata,
+)
 
 COLUMNS = [
     "dataset", "method", "model", "scale", "train_size", "subset", "seed", "status", "bleu", "rouge_l"
@@ -18,8 +30,10 @@ COLUMNS = [
 
 
 def _write_results(path: Path, rows: list[dict[str, object]]) -> Path:
+    """Columns: the low-data ones, then any other key of the rows; cells a row lacks are empty."""
+    columns = list(dict.fromkeys(COLUMNS + [key for row in rows for key in row]))
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -45,7 +59,7 @@ def test_plot_writes_png_and_pdf(tmp_path: Path) -> None:
     rows = _lowdata_rows()
     rows[0]["rouge_l"] = "not computed: java not found"  # tolerated, dropped for that metric
     rows.append({**rows[1], "status": "failed", "bleu": ""})  # ignored: not finished
-    rows.append({**rows[1], "dataset": "xsum"})  # ignored: another dataset
+    rows.append({**rows[1], "dataset": "webnlg"})  # ignored: not in Figure 3
     results = _write_results(tmp_path / "results.csv", rows)
 
     written = plot_lowdata(results, tmp_path / "figures")
@@ -125,3 +139,212 @@ def test_report_does_not_import_torch() -> None:
     subprocess.run(
         [sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1]
     )
+
+
+# ---- every figure: plot_all ------------------------------------------------------------------------
+
+PDF, PNG = b"%PDF-", b"\x89PNG\r\n\x1a\n"
+
+
+def _run(**cells: object) -> dict[str, object]:
+    return {
+        "dataset": "e2e",
+        "method": "prefix",
+        "model": "tiny",
+        "scale": "smoke",
+        "status": "ok",
+    } | cells
+
+
+def _xsum_lowdata_rows() -> list[dict[str, object]]:
+    return [
+        _run(dataset="xsum", method=method, train_size=size, seed=seed,
+             rouge1=30.0 + seed, rouge2=10.0 + seed, rougeL=25.0 + seed)
+        for method in ("finetune", "prefix") for size in (50, 100) for seed in (0, 1)
+    ]  # fmt: skip
+
+
+def _prefix_length_rows() -> list[dict[str, object]]:
+    """DART and XSUM at prefix lengths 5/10/20, 2 seeds; metric = length + seed (mean length+0.5)."""
+    rows = []
+    for dataset, metrics in (("dart", ("bleu", "ter")), ("xsum", ("rouge2", "rougeL"))):
+        for length in (5, 10, 20):
+            for seed in (0, 1):
+                config = json.dumps({"method": "prefix", "prefix_len": length, "reparam": "mlp"})
+                rows.append(
+                    _run(dataset=dataset, variant=f"prefix-len-{length}", method_config=config,
+                         seed=seed, **{metric: length + seed for metric in metrics})
+                )  # fmt: skip
+    return rows
+
+
+def _init_rows(model: str = "tiny") -> list[dict[str, object]]:
+    variants = (
+        ["init-random"] + ["init-" + word.rstrip(":") for word in INIT_WORDS] + ["init-zebra"]
+    )
+    return [
+        _run(model=model, variant=variant, train_size=100, seed=seed,
+             bleu=40.0 + index + seed, rouge_l=60.0 + seed)
+        for index, variant in enumerate(variants) for seed in (0, 1)
+    ]  # fmt: skip
+
+
+def _data_efficiency_rows(model: str = "tiny") -> list[dict[str, object]]:
+    return [
+        _run(model=model, method=method, train_fraction=fraction, seed=seed,
+             bleu=60.0 + 10 * fraction + seed, rouge_l=68.0 + seed)
+        for method in ("finetune", "prefix") for fraction in (0.1, 0.2, 0.4, 0.6, 0.8)
+        for seed in (0, 1)
+    ]  # fmt: skip
+
+
+def _footnote(figure: Figure) -> str:
+    [footnote] = [text for text in figure.texts if text.get_text() != figure.get_suptitle()]
+    return footnote.get_text()
+
+
+def _all_results(results: Path) -> Path:
+    results.mkdir()
+    _write_results(results / "lowdata.csv", _lowdata_rows() + _xsum_lowdata_rows())
+    _write_results(results / "prefix-length.csv", _prefix_length_rows())
+    _write_results(results / "init.csv", _init_rows())
+    _write_results(results / "data-efficiency.csv", _data_efficiency_rows())
+    return results
+
+
+def test_plot_all_draws_every_figure_deterministically(tmp_path: Path) -> None:
+    results = _all_results(tmp_path / "results")
+    written = plot_all(results, tmp_path / "figures")
+
+    stems = [
+        "lowdata_e2e", "lowdata_xsum", "prefix_length_dart", "prefix_length_xsum", "init_e2e",
+        "data_efficiency_e2e",
+    ]  # fmt: skip
+    assert written == [tmp_path / "figures" / f"{s}.{fmt}" for s in stems for fmt in ("png", "pdf")]
+    for path in written:
+        assert path.read_bytes().startswith(PNG if path.suffix == ".png" else PDF)
+    pdfs = {path: path.read_bytes() for path in written if path.suffix == ".pdf"}
+    assert plot_all(results, tmp_path / "figures") == written
+    assert {path: path.read_bytes() for path in pdfs} == pdfs  # same CSVs, same PDFs
+
+
+def test_plot_lowdata_draws_xsum_panels(tmp_path: Path) -> None:
+    results = _write_results(tmp_path / "lowdata.csv", _xsum_lowdata_rows())
+    assert [path.name for path in plot_lowdata(results, tmp_path)] == [
+        "lowdata_xsum.png", "lowdata_xsum.pdf"
+    ]  # fmt: skip
+    [(spec, runs)] = _figures("lowdata", results)
+    figure = _draw(spec, runs, "tiny", "smoke")
+    panels = [ax.get_ylabel() for ax in figure.axes]
+    assert panels == ["ROUGE-1 (×100)", "ROUGE-2 (×100)", "ROUGE-L (×100)"]
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["50", "100"]
+
+
+def test_failed_rows_and_non_numbers_do_not_move_the_mean(tmp_path: Path) -> None:
+    rows = _lowdata_rows()
+    prefix_50 = rows[4]  # prefix at 50 pairs: bleu 54 and 55, rouge_l 60 and 61 (seeds 0, 1)
+    assert (prefix_50["method"], prefix_50["train_size"], prefix_50["bleu"]) == ("prefix", 50, 54)
+    rows.append({**prefix_50, "status": "failed", "bleu": 1e6, "rouge_l": 1e6})
+    rows.append({**prefix_50, "seed": 2, "bleu": "not computed: java not found", "rouge_l": 62})
+    [(_, runs)] = _figures("lowdata", _write_results(tmp_path / "r.csv", rows))
+
+    bleu = _aggregate(runs, "bleu").loc[("Prefix", 50)]
+    assert (bleu["mean"], bleu["count"]) == (54.5, 2)
+    assert bleu["std"] == pytest.approx(0.5**0.5)  # sample std (ddof=1) of 54 and 55
+    rouge = _aggregate(runs, "rouge_l").loc[("Prefix", 50)]  # the seed-2 row still counts here
+    assert (rouge["mean"], rouge["count"]) == (61.0, 3)
+
+
+def test_prefix_length_figure(tmp_path: Path) -> None:
+    rows = _prefix_length_rows()
+    rows.append(_run(dataset="dart", method="finetune", method_config="{}", bleu=99.0))  # no P
+    results = _write_results(tmp_path / "prefix-length.csv", rows)
+    dart, xsum = _figures("prefix-length", results)
+
+    stats = _aggregate(dart[1], "ter")
+    assert list(stats.index) == [("Prefix", 5.0), ("Prefix", 10.0), ("Prefix", 20.0)]
+    assert list(stats["mean"]) == [5.5, 10.5, 20.5]
+    figure = _draw(*dart, "tiny", "smoke")
+    _, ter_ax = figure.axes
+    assert "lower is better" in ter_ax.get_ylabel() and "fraction" in ter_ax.get_ylabel()
+    assert list(ter_ax.get_xticks()) == [5.0, 10.0, 20.0]  # numeric axis, the lengths as ticks
+    assert [t.get_text() for t in ter_ax.get_xticklabels()] == ["5", "10", "20"]
+    assert "Fig. 4" in figure.get_suptitle() and "tiny" in figure.get_suptitle()
+    assert "n=2 runs (seeds)" in _footnote(figure)
+    assert "(200 for summarisation, 10 for table-to-text) then drops slightly" in _footnote(figure)
+    assert [ax.get_ylabel() for ax in _draw(*xsum, "tiny", "smoke").axes] == [
+        "ROUGE-2 (×100)", "ROUGE-L (×100)"
+    ]  # fmt: skip
+
+
+def test_init_figure_orders_words_and_colours_random_apart(tmp_path: Path) -> None:
+    results = _write_results(tmp_path / "init.csv", _init_rows()[::-1])  # order of rows is moot
+    [(spec, runs)] = _figures("init", results)
+    figure = _draw(spec, runs, "tiny", "smoke")
+    bleu_ax = figure.axes[0]
+    ticks = [t.get_text() for t in bleu_ax.get_xticklabels()]
+    assert ticks == ["random", *INIT_WORDS, "zebra"]
+    random, words = bleu_ax.containers  # one errorbar per line: random first
+    assert random.lines[0].get_color() != words.lines[0].get_color()
+    assert list(random.lines[0].get_xdata()) == [0]  # not dodged: it shares no x with the words
+    assert list(words.lines[0].get_xdata()) == list(range(1, 10))
+    assert "real words beat random initialisation" in _footnote(figure)
+
+
+def test_data_efficiency_figure_and_model_suffix(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    rows = _data_efficiency_rows("m-a") + _data_efficiency_rows("m/b")
+    _write_results(results / "data-efficiency.csv", rows)
+    written = plot_all(results, tmp_path / "figures")
+    assert [path.name for path in written] == [
+        "data_efficiency_e2e_m-a.png", "data_efficiency_e2e_m-a.pdf",
+        "data_efficiency_e2e_m-b.png", "data_efficiency_e2e_m-b.pdf",
+    ]  # fmt: skip
+    [(spec, runs)] = _figures("data-efficiency", results / "data-efficiency.csv")
+    figure = _draw(spec, runs[runs["model"] == "m-a"], "m-a", "smoke")
+    labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    assert labels == ["10", "20", "40", "60", "80"]
+    assert "above 20% of the data" in _footnote(figure)
+    assert "+0.0 BLEU" in _footnote(figure)  # both methods score the same here
+
+
+def test_plot_all_skips_grids_not_run(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    _write_results(results / "init.csv", _init_rows())
+    _write_results(results / "lowdata.csv", [{**r, "status": "failed"} for r in _lowdata_rows()])
+    (results / "data-efficiency.csv").write_text("")
+    with caplog.at_level(logging.INFO, logger="benchmark.report.plot"):
+        written = plot_all(results, tmp_path / "figures")
+    assert [path.name for path in written] == ["init_e2e.png", "init_e2e.pdf"]
+    not_run = [r.getMessage().split(":")[0] for r in caplog.records if "not run" in r.getMessage()]
+    assert not_run == ["lowdata", "prefix-length", "data-efficiency"]
+
+
+def test_plot_all_with_nothing_to_draw_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"python -m benchmark run --grid lowdata`.*init"):
+        plot_all(tmp_path, tmp_path / "figures")
+    _write_results(tmp_path / "init.csv", [{**r, "status": "failed"} for r in _init_rows()])
+    with pytest.raises(ReportError, match="nothing to plot"):
+        plot_all(tmp_path, tmp_path / "figures")
+    assert not (tmp_path / "figures").exists()
+
+
+def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
+    rows = [{k: v for k, v in row.items() if k != "method_config"} for row in _prefix_length_rows()]
+    _write_results(tmp_path / "prefix-length.csv", rows)
+    with pytest.raises(
+        ReportError, match=r"prefix-length\.csv lacks the column\(s\) method_config"
+    ):
+        plot_all(tmp_path, tmp_path / "figures")
+    rows = [{k: v for k, v in row.items() if k != "ter"} for row in _prefix_length_rows()]
+    _write_results(tmp_path / "prefix-length.csv", rows)
+    with pytest.raises(ReportError, match=r"prefix-length\.csv lacks the column\(s\) ter$"):
+        plot_all(tmp_path, tmp_path / "figures")
+
+
+def test_init_words_match_the_grid() -> None:
+    from benchmark.grids import INIT_WORDS as GRID_INIT_WORDS  # imports torch: only here
+
+    assert INIT_WORDS == GRID_INIT_WORDS

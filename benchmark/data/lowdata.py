@@ -80,3 +80,32 @@ def sample_lowdata(
         train_size=train_size,
         subset=subset,
     )
+
+
+def fraction_size(pool: int, fraction: float) -> int:
+    """Pairs kept when training on `fraction` of `pool` pairs: round(fraction x pool), at least 1."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"a training fraction must be in (0, 1], got {fraction}")
+    return max(1, round(fraction * pool))
+
+
+def take_fraction(subset: LowDataSubset, fraction: float) -> LowDataSubset:
+    """Keep `fraction` of the training pairs of `subset` (ACL §7.5, Figure 6: 10%-80% of E2E).
+
+    The kept pairs are the first `fraction_size` of a permutation drawn from
+    ``np.random.default_rng([len(subset.train), subset.subset])``, so for one pool the fractions are
+    nested (the 10% pairs are inside the 20% pairs, ...). The dev split is unchanged.
+    """
+    size = fraction_size(len(subset.train), fraction)
+    order = np.random.default_rng([len(subset.train), subset.subset]).permutation(len(subset.train))
+    kept = [int(i) for i in order[:size]]
+    # indices into the original split: a full-data subset keeps file order (no stored indices)
+    source = subset.train_indices or tuple(range(len(subset.train)))
+    return LowDataSubset(
+        train=[subset.train[i] for i in kept],
+        dev=subset.dev,
+        train_indices=tuple(source[i] for i in kept),
+        dev_indices=subset.dev_indices,
+        train_size=size,
+        subset=subset.subset,
+    )

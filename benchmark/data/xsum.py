@@ -308,6 +308,53 @@ def extrapolation_split(
     return result
 
 
+XSUM_URL_FILE = "XSum-WebArxiveUrls-BBCids.txt"  # the release's BBC URL list (topic of each id)
+
+
+def load_xsum_extrapolation(
+    data_dir: str | os.PathLike[str],
+    setting: str,
+    split: str,
+    articles: str | os.PathLike[str] | None = None,
+) -> XsumExamples:
+    """The `split` examples of an extrapolation setting ("news-to-sports" or "within-news"): the
+    official-split examples (`load_xsum`) whose topic, read from `<data_dir>/xsum/` +
+    `XSUM_URL_FILE`, puts them in that part of the setting (`extrapolation_split`).
+
+    Raises:
+        DataFileError: the URL list or the articles are missing, or no available article falls in
+            this part of the setting.
+    """
+    split = _our_split(split)
+    topics = _topics(Path(data_dir) / "xsum" / XSUM_URL_FILE)
+    wanted = set(extrapolation_split(xsum_split_ids(data_dir), topics, setting)[split])
+    examples = load_xsum(data_dir, split, articles)
+    kept = [(bbc_id, ex) for bbc_id, ex in zip(examples.ids, examples) if bbc_id in wanted]
+    if not kept:
+        raise DataFileError(
+            f"XSUM {setting} {split}: none of the {examples.found:,} available {split} articles "
+            f"is in this part of the setting (check {XSUM_URL_FILE} and the articles file)"
+        )
+    return XsumExamples((ex for _, ex in kept), split, [i for i, _ in kept], len(wanted))
+
+
+def extrapolation_content_hash(
+    data_dir: str | os.PathLike[str], split: str, articles: str | os.PathLike[str] | None = None
+) -> str:
+    """`content_hash` of the split and articles, with the BBC URL list hashed in."""
+    url_file = Path(data_dir) / "xsum" / XSUM_URL_FILE
+    if not url_file.is_file():
+        raise DataFileError(f"BBC URL list not found: {url_file}")
+    digest = hashlib.sha256(content_hash(data_dir, split, articles).encode())
+    digest.update(_sha256_prefix((url_file.resolve(),)).encode())
+    return digest.hexdigest()[:12]
+
+
+@functools.cache
+def _topics(path: Path) -> dict[str, tuple[str, str]]:
+    return read_bbc_topics(path)
+
+
 # --- internals ----------------------------------------------------------------------------------
 def _split_key(split: str) -> str:
     return XSUM_SPLITS[_our_split(split)]
