@@ -49,6 +49,14 @@ def _int_list(text: str) -> list[int]:
         ) from err
 
 
+def _paper_version(text: str) -> str:
+    """ACL2021 or arXiv-v1, in any case (`arxiv-v1` as the issue tracker spells it)."""
+    versions = {"acl2021": "ACL2021", "arxiv-v1": "arXiv-v1"}
+    if text.lower() not in versions:
+        raise argparse.ArgumentTypeError(f"expected ACL2021 or arXiv-v1, got {text!r}")
+    return versions[text.lower()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from benchmark.grids import SCALES
 
@@ -137,8 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     tables.add_argument("--results-dir", default="results", help="default: results")
     tables.add_argument("--out", default="tables", help="default: tables")
     tables.add_argument(
+        "--readme",
+        default="README.md",
+        help="also rewrite the tables block of this file (between its `tables:begin` and "
+        "`tables:end` markers; default: README.md)",
+    )
+    tables.add_argument(
         "--paper-version",
-        choices=["ACL2021", "arXiv-v1"],
+        type=_paper_version,
         default="ACL2021",
         help="which paper version's numbers to show (default: ACL2021, the published one)",
     )
@@ -314,10 +328,15 @@ def cmd_decode(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def cmd_tables(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from benchmark.report.tables import write_tables
+    from benchmark.report.tables import update_readme, write_tables
 
     for path in write_tables(Path(args.results_dir), Path(args.out), args.paper_version):
         print(f"wrote {path}")
+    readme = Path(args.readme)
+    if readme.is_file() and update_readme(readme, Path(args.results_dir), args.paper_version):
+        print(f"updated the tables block of {readme}")
+    else:
+        print(f"{readme}: no tables block (markers tables:begin / tables:end); not updated")
     return 0
 
 

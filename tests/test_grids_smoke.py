@@ -103,3 +103,32 @@ def test_extrapolation_without_url_list_says_where_to_get_it(e2e_dir, tmp_path, 
     assert _run("extrapolation", e2e_dir, tmp_path) != 0
     err = capsys.readouterr().err
     assert "XSum-WebArxiveUrls-BBCids.txt" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("scale", ["smoke", "quick", "paper"])
+@pytest.mark.parametrize("grid", GRIDS.names())
+def test_every_grid_dry_runs(grid, scale, tmp_path, capsys):
+    argv = ["run", "--grid", grid, "--scale", scale, "--dry-run", "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    count = len(GRIDS.get(grid).build(scale, None))
+    assert out.startswith(f"{grid}: {count} runs, 0 done, {count} to run")
+    assert out.count("[todo]") == count
+
+
+def test_paper_version_is_case_insensitive(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("")
+    argv = [
+        "tables",
+        "--results-dir",
+        str(tmp_path),
+        "--out",
+        str(tmp_path),
+        "--readme",
+        str(readme),
+    ]
+    assert main([*argv, "--paper-version", "arxiv-v1"]) == 0
+    assert "arXiv-v1 Table 1" in (tmp_path / "table2_e2e.md").read_text()
+    with pytest.raises(SystemExit):
+        main([*argv, "--paper-version", "v2"])

@@ -134,9 +134,35 @@ def test_tables_show_paper_ours_and_difference(tmp_path):
 
 
 def test_tables_command_writes_markdown_and_latex(tmp_path, capsys):
-    assert main(["tables", "--results-dir", str(tmp_path), "--out", str(tmp_path / "t")]) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers here\n")
+    argv = ["tables", "--results-dir", str(tmp_path), "--out", str(tmp_path / "t")]
+    assert main([*argv, "--readme", str(readme)]) == 0
+    assert readme.read_text() == "no markers here\n"
     for spec in TABLES:
         markdown = (tmp_path / "t" / f"{spec.name}.md").read_text()
         assert "not run" in markdown and "| method | metric | paper |" in markdown
         latex = (tmp_path / "t" / f"{spec.name}.tex").read_text()
         assert "\\toprule" in latex and "\\bottomrule" in latex
+
+
+def test_readme_block_is_regenerated_from_results(tmp_path):
+    from benchmark.report.tables import README_BEGIN, README_END, update_readme
+
+    base = {"dataset": "e2e", "model": "smollm2-135m", "status": "ok", "scale": "quick"}
+    metrics = {"bleu": "60.0", "nist": "7.0", "meteor": "40", "rouge_l": "65", "cider": "1.5"}
+    _write(tmp_path / "table1.csv", [{**base, "method": "prefix", "variant": "prefix-0.1%",
+                                      "train_size": "500", "steps": "100", "eval_size": "200",
+                                      **metrics}])  # fmt: skip
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\nold text\n{README_END}\noutro\n")
+    assert update_readme(readme, tmp_path)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{README_END}\noutro\n")
+    assert "old text" not in text
+    assert "| prefix-0.1% | 60.00 (70.3) | 7.00 (8.82) |" in text  # ACL Table 2 E2E prefix
+    assert "500 training pairs, 100 steps, 200 test inputs scored" in text
+    assert "| fine-tune | not run (68.8) |" in text
+    assert "[table5_intrinsic](tables/table5_intrinsic.md) (`--grid intrinsic`)" in text
+    update_readme(readme, tmp_path)
+    assert readme.read_text() == text  # idempotent

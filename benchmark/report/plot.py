@@ -238,7 +238,7 @@ def _data_efficiency(
         stem="data_efficiency_e2e",
         title="E2E data efficiency (paper ACL Fig. 6)",
         panels=("bleu", "rouge_l"),
-        x_label="training data (% of the E2E training set)",
+        x_label="% of the training pool (paper scale: all of E2E)",
         runs_are="seeds",
         paper=DATA_EFFICIENCY_PAPER,
         categorical=False,

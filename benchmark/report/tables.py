@@ -224,7 +224,25 @@ def _caption(spec: TableSpec, runs: pd.DataFrame, version: str) -> str:
         )
     combos = sorted({(m, s) for m, s in zip(runs["model"], runs["scale"])})
     ours = ", ".join(f"{model} at {scale} scale" for model, scale in combos)
-    return f"{spec.title}. {paper}; ours: {ours} (grid `{spec.grid}`). Mean ± sample std over runs."
+    return (
+        f"{spec.title}. {paper}; ours: {ours} (grid `{spec.grid}`){_recipe(runs)}. "
+        "Mean ± sample std over runs."
+    )
+
+
+def _recipe(runs: pd.DataFrame) -> str:
+    """What our runs trained on and were scored on, read from their rows."""
+
+    def values(column: str, full: str = "") -> str:
+        if column not in runs.columns:
+            return "?"
+        cells = sorted({v for v in runs[column] if v != ""}, key=lambda v: (_num(v), v))
+        return "/".join(full if (full and v == "0") else v for v in cells) or "?"
+
+    return (
+        f": {values('train_size', 'all')} training pairs, {values('steps')} steps, "
+        f"{values('eval_size')} test inputs scored"
+    )
 
 
 def to_markdown(frame: pd.DataFrame, caption: str) -> str:
@@ -281,3 +299,51 @@ def write_tables(
             path.write_text(text, encoding="utf-8")
             written.append(path)
     return written
+
+
+README_BEGIN = "<!-- tables:begin (written by `python -m benchmark tables`; do not edit) -->"
+README_END = "<!-- tables:end -->"
+
+
+def to_wide_markdown(frame: pd.DataFrame, caption: str, name: str) -> str:
+    """Compact form for the README: one line per method, one column per metric, each cell
+    `ours (paper)`; the long file in tables/ has std, n and the differences."""
+    metrics = list(dict.fromkeys(frame["metric"]))
+    header = "| method | " + " | ".join(metrics) + " |"
+    rule = "|---" * (len(metrics) + 1) + "|"
+    body = []
+    for method, lines in frame.groupby("method", sort=False):
+        cells = {row.metric: row for row in lines.itertuples(index=False)}
+        shown = []
+        for metric in metrics:
+            row = cells[metric]
+            ours = str(row.ours).split(" ± ")[0].replace(" (n=1)", "")
+            shown.append(f"{ours} ({row.paper})")
+        body.append(f"| {method} | " + " | ".join(shown) + " |")
+    title = f"**{caption}** Cells: ours (paper); [tables/{name}.md](tables/{name}.md) has std, n "
+    title += "and the differences."
+    return "\n".join([title, "", header, rule, *body]) + "\n"
+
+
+def update_readme(readme: Path, results_dir: Path, version: str = DEFAULT_PAPER_VERSION) -> bool:
+    """Replace the block between README_BEGIN and README_END with the tables that have runs (and
+    a line naming those that do not). Returns False when the README has no such block."""
+    text = readme.read_text(encoding="utf-8")
+    if README_BEGIN not in text or README_END not in text:
+        return False
+    parts, not_run = [], []
+    for spec in TABLES:
+        frame, caption = build_table(spec, results_dir, version)
+        if our_runs(results_dir, spec.grid).empty:
+            not_run.append(f"[{spec.name}](tables/{spec.name}.md) (`--grid {spec.grid}`)")
+        elif (frame["ours"] != NOT_RUN).any():
+            parts.append(to_wide_markdown(frame, caption, spec.name))
+        else:
+            not_run.append(f"[{spec.name}](tables/{spec.name}.md) (`--grid {spec.grid}`)")
+    if not_run:
+        parts.append("Not run yet (paper column only): " + ", ".join(not_run) + ".\n")
+    head, rest = text.split(README_BEGIN, 1)
+    tail = rest.split(README_END, 1)[1]
+    block = "\n".join([README_BEGIN, "", *parts, README_END])
+    readme.write_text(head + block + tail, encoding="utf-8")
+    return True
