@@ -71,8 +71,9 @@ def test_paper_grid_dry_run_lists_the_protocol(capsys, tmp_path):
         == 0
     )
     out = capsys.readouterr().out
-    assert "80 runs" in out  # 4 sizes x 5 subsets x 2 seeds x 2 methods (paper §6.3)
-    assert "e2e/prefix/n=500/subset=4/seed=1" in out
+    # 4 sizes x 5 subsets x 2 seeds x 2 methods (paper §6.3), for E2E and XSUM
+    assert "160 runs" in out
+    assert "e2e/prefix/n=500/subset=4/seed=1" in out and "xsum/prefix/n=500/subset=4/seed=1" in out
 
 
 @pytest.mark.parametrize(

@@ -33,9 +33,8 @@ def test_every_grid_has_a_smoke_test():
 
 E2E_GRIDS = [
     ("table1", ["fine-tune", "ft-top2", "adapter-3%", "adapter-0.1%", "prefix-0.1%"]),
-    ("intrinsic", ["prefix", "emb-1", "emb-10", "emb-20", "infix-1", "infix-10", "infix-20"]),
-    ("init", ["init-random", "init-active", "init-elephant", "init-summarize",
-              "init-table-to-text", "init-banana", "init-beautiful", "init-divide", "init-keep"]),
+    ("intrinsic", ["prefix", "emb-1", "infix-1"]),  # smoke: one of each method
+    ("init", ["init-random", "init-table-to-text"]),  # smoke: random and one word
     ("prefix-length", ["prefix-len-1", "prefix-len-5"]),
     ("data-efficiency", ["fine-tune", "prefix", "fine-tune", "prefix"]),
 ]  # fmt: skip
