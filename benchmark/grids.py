@@ -3,8 +3,9 @@
     python -m benchmark run --grid lowdata --scale quick --data-dir ../shared/data
     python -m benchmark run --grid lowdata --scale paper --dry-run     # list runs and what is done
 
-Scales: `paper` = the paper's full protocol; `quick` = a reduced version that finishes in about half
-an hour on a 2-core CPU with the embedded model; `smoke` = a tiny random model, seconds, for tests.
+Scales: `paper` = the paper's full protocol; `quick` = a reduced version for a 2-core CPU with the
+embedded model (measured: lowdata 24 min, table1 51 min, intrinsic ~80 min idle); `smoke` = tiny
+random models, seconds, for tests.
 Rows are tagged with their scale (and model), so scales never mix in tables or figures.
 """
 
