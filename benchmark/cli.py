@@ -50,10 +50,14 @@ def _int_list(text: str) -> list[int]:
 
 
 def _paper_version(text: str) -> str:
-    """ACL2021 or arXiv-v1, in any case (`arxiv-v1` as the issue tracker spells it)."""
-    versions = {"acl2021": "ACL2021", "arxiv-v1": "arXiv-v1"}
+    """A paper version of `report.paper.PAPER_VERSIONS`, in any case (`arxiv-v1` works)."""
+    from benchmark.report.paper import PAPER_VERSIONS
+
+    versions = {version.lower(): version for version in PAPER_VERSIONS}
     if text.lower() not in versions:
-        raise argparse.ArgumentTypeError(f"expected ACL2021 or arXiv-v1, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(PAPER_VERSIONS)}, got {text!r}"
+        )
     return versions[text.lower()]
 
 
