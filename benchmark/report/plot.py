@@ -18,7 +18,7 @@ each grid in ``GRID_FIGURES`` and draws what has finished runs;
 
 plus ``_<model>`` / ``_<scale>`` when a CSV holds several models / scales (one figure each).
 
-Each point is the mean over finished runs (``status == "ok"``) with the sample standard deviation as
+Each point is the mean over finished runs (``status == "ok"``; the newest row of a run redone) with the sample standard deviation as
 error bar. The paper publishes no per-point values for these figures (setup.md §10), so nothing of
 the paper is drawn; the footnote quotes what the paper states about each figure. Reads the results
 CSVs only; never imports torch.
@@ -39,6 +39,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from benchmark.report import latest_finished
 from benchmark.report.paper import load_reference_results
 
 log = logging.getLogger(__name__)
@@ -276,7 +277,7 @@ def _figures(grid: str, results_csv: Path) -> list[tuple[FigureSpec, pd.DataFram
     except pd.errors.EmptyDataError:
         return []
     _require(table, GRID_FIGURES[grid].columns, results_csv)
-    finished = table[table["status"].str.strip() == "ok"]
+    finished = latest_finished(table)
     return GRID_FIGURES[grid].build(finished, results_csv)
 
 

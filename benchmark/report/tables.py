@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.report import latest_finished
 from benchmark.report.paper import DEFAULT_PAPER_VERSION, load_reference_results
 
 NOT_RUN = "not run"
@@ -155,14 +156,16 @@ def _num(text: str) -> float:
 
 
 def our_runs(results_dir: Path, grid: str) -> pd.DataFrame:
-    """Finished, non-smoke rows of results/<grid>.csv (empty when the grid has not run)."""
+    """Finished, non-smoke rows of results/<grid>.csv, the newest per run (empty when the grid has
+    not run)."""
     path = results_dir / f"{grid}.csv"
     if not path.is_file():
         return pd.DataFrame()
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     if table.empty or "status" not in table.columns:
         return pd.DataFrame()
-    table = table[(table["status"] == "ok") & (table["scale"] != "smoke")]
+    table = latest_finished(table)
+    table = table[table["scale"] != "smoke"]
     if "variant" not in table.columns:
         table = table.assign(variant=table["method"])
     return table
