@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -166,3 +167,33 @@ def test_readme_block_is_regenerated_from_results(tmp_path):
     assert "[table5_intrinsic](tables/table5_intrinsic.md) (`--grid intrinsic`)" in text
     update_readme(readme, tmp_path)
     assert readme.read_text() == text  # idempotent
+
+
+def test_quick_full_data_recipe_is_one_pass_over_its_sample():
+    specs = {s.variant: s for s in GRIDS.get("table1").build("quick", None)}
+    assert all(s.train_size == 500 and s.eval_limit == 100 for s in specs.values())
+    steps = {v: s.train.for_training_set(500).max_steps for v, s in specs.items()}
+    assert steps["fine-tune"] == 50 and steps["prefix-0.1%"] == 50  # batch 10 (ACL Table 6)
+    assert steps["adapter-3%"] == 100  # batch 5
+    assert len(GRIDS.get("init").build("quick", None)) == 5  # random + 4 words
+
+
+def test_reports_use_the_newest_row_of_a_redone_run(tmp_path):
+    from benchmark.report.plot import _figures
+
+    row = {"run_id": "e2e/prefix-0.1%/n=500/subset=0/seed=0", "dataset": "e2e", "scale": "quick",
+           "model": "smollm2-135m", "status": "ok", "method": "prefix", "variant": "prefix-0.1%",
+           "nist": "7", "meteor": "40", "rouge_l": "65", "cider": "1.5"}  # fmt: skip
+    other_seed = {**row, "run_id": row["run_id"].replace("seed=0", "seed=1"), "bleu": "62.0"}
+    _write(tmp_path / "table1.csv", [{**row, "bleu": "10.0"}, {**row, "bleu": "60.0"}, other_seed])
+    spec = next(t for t in TABLES if t.name == "table2_e2e")
+    frame, _ = build_table(spec, tmp_path, "ACL2021")
+    prefix = frame[(frame["method"] == "prefix-0.1%") & (frame["metric"] == "bleu")].iloc[0]
+    assert prefix["ours"] == "61.00 ± 1.41 (n=2)"  # the redone seed-0 run counts once, newest
+
+    lengths = [{**row, "variant": f"prefix-len-{p}", "run_id": f"e2e/prefix-len-{p}/n=500",
+                "method_config": json.dumps({"prefix_len": p}), "bleu": bleu}
+               for p, bleu in ((5, "1.0"), (5, "50.0"), (10, "55.0"))]  # fmt: skip
+    _write(tmp_path / "prefix-length.csv", lengths)
+    [(_, runs)] = _figures("prefix-length", tmp_path / "prefix-length.csv")
+    assert sorted(runs["bleu"].astype(float)) == [50.0, 55.0]  # the P=5 redo replaced its old row
