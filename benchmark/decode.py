@@ -32,6 +32,10 @@ class DecodeConfig:
     min_new_tokens: int = 0
     # ban a token that would repeat an n-gram of the output so far; 0 = off (GPT-2 config, R27)
     no_repeat_ngram_size: int = 0
+    # transformers' early_stopping for beam search: True ends a prompt as soon as it has num_beams
+    # finished hypotheses; False (the GPT-2 default, R27) also waits while a running beam, scored
+    # at the current length, could still beat the worst finished one
+    early_stopping: bool = False
 
     def __post_init__(self) -> None:
         if self.num_beams < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
@@ -54,6 +58,7 @@ XSUM_DECODE = DecodeConfig(
     batch_size=10,  # paper §5.3 times summarisation per batch of 10
     min_new_tokens=9,
     no_repeat_ngram_size=3,
+    early_stopping=True,  # the BART-large config (implementation-notes R28)
 )
 
 
@@ -153,11 +158,13 @@ def beam_batch(
     length_penalty: float,
     min_new: int = 0,
     no_repeat_ngram: int = 0,
+    early_stopping: bool = False,
 ):
-    """Beam search with the semantics of transformers' (early_stopping=False): a hypothesis ends at
-    EOS with score sum-logprob / generated_length**length_penalty (EOS counted); a prompt is done
-    when it has `num_beams` finished hypotheses and no running beam can still beat the worst.
-    `min_new` and `no_repeat_ngram` act per beam on its own tokens (see `_constrain`)."""
+    """Beam search with the semantics of transformers' beam search: a hypothesis ends at EOS with
+    score sum-logprob / generated_length**length_penalty (EOS counted); a prompt is done when it
+    has `num_beams` finished hypotheses and, unless `early_stopping`, no running beam scored at the
+    current length can beat the worst of them. `min_new` and `no_repeat_ngram` act per beam on its
+    own tokens (see `_constrain`)."""
     batch = len(prompts)
     k = num_beams
     ids, mask = left_pad(prompts, loaded.pad_id)
@@ -191,7 +198,7 @@ def beam_batch(
                     break
             finished[b] = sorted(finished[b], key=lambda h: -h[0])[:k]
             best_running = chosen[0][2] / length**length_penalty
-            if len(finished[b]) == k and finished[b][-1][0] >= best_running:
+            if len(finished[b]) == k and (early_stopping or finished[b][-1][0] >= best_running):
                 continue  # done: its rows leave the batch, so later steps cost less
             still_active.append(b)
             for row, token, score in chosen:
@@ -253,6 +260,7 @@ def decode(
                 config.length_penalty,
                 config.min_new_tokens,
                 config.no_repeat_ngram_size,
+                config.early_stopping,
             )
         for i, ids in zip(chunk, generated):
             outputs[i] = " ".join(loaded.tokenizer.decode(ids).split())  # one line, stripped

@@ -76,6 +76,7 @@ class RunSpec:
 SWITCHED_OFF = {
     "min_new_tokens": 0,
     "no_repeat_ngram_size": 0,
+    "early_stopping": False,
     "train_fraction": None,
     "epochs": None,
 }
@@ -108,6 +109,7 @@ XSUM_SMOKE_DECODE = DecodeConfig(
     length_penalty=0.8,
     min_new_tokens=2,
     no_repeat_ngram_size=3,
+    early_stopping=True,
 )
 
 

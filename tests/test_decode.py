@@ -109,6 +109,30 @@ def test_beam_search_beats_greedy_by_hand():
     assert beam_batch(lm, stub, [[5], [7]], 2, 3, 1.0) == [[2], [2]]
 
 
+class LongerWinsLM(TreeLM):
+    """EOS = 0, A = 1, B = 2, C = 3; start: EOS .5, A .3, B .2; after A: EOS .4, C .6; after B:
+    EOS .95, A .03, C .02; after C: EOS .99. Worked by hand in
+    `test_early_stopping_ends_at_num_beams_finished`."""
+
+    TABLE = {
+        None: [0.5, 0.3, 0.2, 1e-9],
+        1: [0.4, 1e-9, 1e-9, 0.6],
+        2: [0.95, 0.03, 1e-9, 0.02],
+        3: [0.99, 0.005, 0.004, 0.001],
+    }
+
+
+def test_early_stopping_ends_at_num_beams_finished():
+    """Beam 2, length penalty 2. Step 1: EOS (.5) finishes, ln .5 / 1 = -.693; A, B run. Step 2:
+    B EOS (.19) finishes, ln .19 / 4 = -.415: two finished. early_stopping=True stops here with B.
+    False goes on, since the running A C (.18) scores ln .18 / 4 = -.429 > -.693; step 3: A C EOS
+    (.178) finishes with ln .178 / 9 = -.192, the best, and nothing running can beat -.415."""
+    lm, stub = LongerWinsLM(), SimpleNamespace(eos_id=0, pad_id=0, banned_ids=[])
+    assert beam_batch(lm, stub, [[5]], 2, 6, 2.0, early_stopping=True) == [[2]]
+    assert beam_batch(lm, stub, [[5]], 2, 6, 2.0, early_stopping=False) == [[1, 3]]
+    assert beam_batch(lm, stub, [[5]], 2, 6, 2.0) == [[1, 3]]  # transformers' default is False
+
+
 def test_decode_keeps_order_bans_newlines_and_marks_empty(tiny):
     prefix = strong_prefix(tiny)
     result = decode(
