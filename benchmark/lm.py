@@ -141,9 +141,16 @@ def split_flat_prefix(flat: torch.Tensor, geometry: KVGeometry) -> list[tuple[to
 
 def flatten_cache(cache: DynamicCache, geometry: KVGeometry) -> torch.Tensor:
     """Inverse of `split_flat_prefix`: a cache of length P -> (B, P, 2*L*n_kv*head_dim)."""
-    slots = []
-    for layer in cache.layers[: geometry.num_layers]:
-        slots += [layer.keys, layer.values]  # each (B, n_kv, P, head_dim)
+    layers = [(layer.keys, layer.values) for layer in cache.layers[: geometry.num_layers]]
+    return flatten_key_values(layers, geometry)
+
+
+def flatten_key_values(
+    layers: list[tuple[torch.Tensor, torch.Tensor]], geometry: KVGeometry
+) -> torch.Tensor:
+    """Inverse of `split_flat_prefix`: L (key, value) pairs, each (B, n_kv, P, head_dim) ->
+    (B, P, 2*L*n_kv*head_dim)."""
+    slots = [tensor for pair in layers for tensor in pair]
     grid = torch.stack(slots, 0)  # (2L, B, n_kv, P, head_dim)
     batch, length = grid.shape[1], grid.shape[3]
     return grid.permute(1, 3, 0, 2, 4).reshape(batch, length, geometry.width)

@@ -97,8 +97,8 @@ class ByteTokenizer:
     PAD, SEP, EOS = 256, 257, 258
     VOCAB_SIZE = 259
 
-    def encode(self, text: str) -> list[int]:
-        return list(text.encode("utf-8"))
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        return list(text.encode("utf-8"))  # bytes only: there are no special tokens to add
 
     def decode(self, ids: list[int]) -> str:
         return bytes(i for i in ids if i < 256).decode("utf-8", errors="replace")

@@ -14,6 +14,7 @@ import torch
 
 from benchmark import seq2seq
 from benchmark.decode import XSUM_DECODE, beam_batch, decode, greedy_batch, left_pad
+from benchmark.lm import flatten_cache, flatten_key_values
 from benchmark.methods.blocks import UnsupportedModelError
 from benchmark.methods.finetune import FinetuneConfig, Finetuned
 from benchmark.methods.prefix import PrefixConfig, PrefixTuned, Seq2SeqPrefixTuned
@@ -214,8 +215,51 @@ def test_frozen_lm_dropout_follows_the_anchor_per_family_and_is_logged(bart):
     assert not off.lm.training and off.method_info()["lm_dropout"] is False
     gpt = PrefixTuned(load_model("tiny-gpt2"), PrefixConfig(prefix_len=2, mid_dim=8)).train()
     assert not gpt.lm.training and gpt.loss_reduction == "sequence_sum"
-    with pytest.raises(ValueError, match="decoder-only"):
-        Seq2SeqPrefixTuned(bart, PrefixConfig(init_text="summarize"))
+
+
+def test_real_word_init_gives_each_group_the_words_key_values(bart):
+    """R18 on BART: P = the words' token count; with the flat variant the decoder and cross groups
+    equal transformers' own cache of BART run on the words (source = target = the words) and the
+    encoder group equals the encoder layers' key/value projections of their inputs."""
+    words = bart.tokenizer.encode(" summarize", add_special_tokens=False)
+    torch.manual_seed(0)
+    flat = Seq2SeqPrefixTuned(bart, PrefixConfig(init_text="summarize", reparam="flat"))
+    assert flat.prefix_len == len(words) and flat.method_info()["init_mse"] == 0.0
+    lm = flat.lm.eval()
+    ids = torch.tensor([words])
+    with torch.no_grad():
+        out = lm(input_ids=ids, decoder_input_ids=ids, use_cache=True, output_hidden_states=True)
+    groups = {name: group() for name, group in flat.groups.items()}
+    cache = out.past_key_values
+    geometry = flat.groups["decoder"].geometry
+    torch.testing.assert_close(
+        groups["decoder"], flatten_cache(cache.self_attention_cache, geometry)[0]
+    )
+    torch.testing.assert_close(
+        groups["cross"], flatten_cache(cache.cross_attention_cache, geometry)[0]
+    )
+    encoder = flat.groups["encoder"].geometry
+    layers = []
+    for layer, hidden in zip(lm.get_encoder().layers, out.encoder_hidden_states):
+        heads = [proj(hidden).view(1, -1, encoder.num_kv_heads, encoder.head_dim).transpose(1, 2)
+                 for proj in (layer.self_attn.k_proj, layer.self_attn.v_proj)]  # fmt: skip
+        layers.append(tuple(heads))
+    torch.testing.assert_close(groups["encoder"], flatten_key_values(layers, encoder)[0])
+    assert not torch.equal(groups["encoder"], groups["decoder"])  # three different targets
+
+    def fitted(**options) -> dict[str, float]:
+        torch.manual_seed(0)
+        config = PrefixConfig(init_text="summarize", mid_dim=16, init_lr=1e-3, **options)
+        prefix = Seq2SeqPrefixTuned(bart, config)
+        errors = {
+            n: float(((g().detach() - groups[n]) ** 2).mean()) for n, g in prefix.groups.items()
+        }
+        assert max(errors.values()) == pytest.approx(prefix.init_mse, rel=1e-5)
+        return errors
+
+    unfitted, regressed = fitted(init_steps=0), fitted()
+    for name in groups:  # each MLP was regressed onto its own group's target
+        assert regressed[name] < 0.2 * unfitted[name]
 
 
 def test_decoding_equals_full_forward_loops_and_batching_changes_nothing(bart):

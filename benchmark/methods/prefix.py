@@ -24,13 +24,13 @@ from benchmark.lm import (
     KVGeometry,
     cache_from_layers,
     flatten_cache,
+    flatten_key_values,
     hidden_size,
     kv_geometry,
     run_into_cache,
     split_flat_prefix,
 )
 from benchmark.methods import AdaptedLM, MethodSpec
-from benchmark.methods.blocks import UnsupportedModelError
 from benchmark.models import LoadedModel
 from benchmark.registry import METHODS
 
@@ -79,6 +79,18 @@ def fit_mlp(
         optimiser.step()
     with torch.no_grad():
         return float(torch.nn.functional.mse_loss(mlp(inputs), target))
+
+
+def init_from_target(owner: nn.Module, target: torch.Tensor, steps: int, lr: float) -> float:
+    """Real-word init of a prefix `owner` (one with `flat`, or `embedding` + `mlp`) from the LM's
+    key/values `target` (P, width). Flat: copy them (anchor `init_shallow_word`); MLP: regress the
+    MLP output onto them, the (P, d) embedding keeping its random init (anchor
+    `lowdata_init_train3`). Returns the MSE left."""
+    if not hasattr(owner, "mlp"):
+        with torch.no_grad():
+            owner.flat.copy_(target)
+        return 0.0
+    return fit_mlp(owner.mlp, owner.embedding.weight, target, steps, lr)
 
 
 class PrefixTuned(AdaptedLM):
@@ -148,16 +160,7 @@ class PrefixTuned(AdaptedLM):
 
     def _init_from_tokens(self, token_ids: list[int]) -> None:
         target = self._lm_activations(token_ids)
-        if self.config.reparam == "flat":
-            with torch.no_grad():
-                self.flat.copy_(target)  # anchor `init_shallow_word`: copy the activations
-            self.init_mse = 0.0
-            return
-        # anchor `lowdata_init_train3`: regress the MLP output onto the real-word activations;
-        # only the MLP is optimised, the (P, d) embedding keeps its random init
-        self.init_mse = fit_mlp(
-            self.mlp, self.embedding.weight, target, self.config.init_steps, self.config.init_lr
-        )
+        self.init_mse = init_from_target(self, target, self.config.init_steps, self.config.init_lr)
         log.info(
             "prefix init from %r: %d tokens, MSE %.4g",
             self.config.init_text,
@@ -257,15 +260,16 @@ class Seq2SeqPrefixTuned(AdaptedLM):
 
     def __init__(self, loaded: LoadedModel, config: PrefixConfig) -> None:
         super().__init__(loaded)
-        if config.init_text:
-            raise UnsupportedModelError(
-                "real-word prefix init (init_text) is implemented for decoder-only LMs only"
-            )
         self.config = config
         self.loss_reduction = config.loss_reduction or "token_mean"
         self.lm_dropout = True if config.lm_dropout is None else config.lm_dropout
         self.mid_dim = config.mid_dim or 800
+        init_ids = None
         self.prefix_len = config.prefix_len
+        if config.init_text:  # P = the token count of the words, read with a leading space (R18)
+            init_ids = loaded.tokenizer.encode(" " + config.init_text, add_special_tokens=False)
+            self.prefix_len = len(init_ids)
+        self.init_mse: float | None = None
         for p in self.lm.parameters():
             p.requires_grad_(False)
         seq2seq.install_prefix_attention(self.lm)
@@ -280,6 +284,56 @@ class Seq2SeqPrefixTuned(AdaptedLM):
             }
         )
         self.dropout = nn.Dropout(config.dropout)
+        if init_ids is not None:
+            targets = self._lm_activations(init_ids)
+            self.init_mse = max(
+                init_from_target(group, targets[name], config.init_steps, config.init_lr)
+                for name, group in self.groups.items()
+            )
+            log.info("prefix init from %r: %d tokens, worst group MSE %.4g",
+                     config.init_text, len(init_ids), self.init_mse)  # fmt: skip
+
+    @torch.no_grad()
+    def _lm_activations(self, token_ids: list[int]) -> dict[str, torch.Tensor]:
+        """Each group's real-word target, (P, width): the frozen BART run with the words as both
+        the source and the target; `encoder` = the encoder self-attention key/values of the
+        words, `decoder` = the decoder self-attention ones, `cross` = the cross-attention
+        key/values of the words' encoding. The anchor's BART init was written for GPT-2's cache
+        and is not recoverable from its code (implementation notes A.5); this is our reading of
+        the same idea for three groups."""
+        captured: dict[tuple[str, int, str], torch.Tensor] = {}
+        hooks = []
+        for kind, modules in seq2seq.attention_modules(self.lm).items():
+            for layer, module in enumerate(modules):
+                for part in ("k_proj", "v_proj"):
+                    key = (kind, layer, part)
+                    hook = getattr(module, part).register_forward_hook(
+                        lambda _m, _i, out, key=key: captured.__setitem__(key, out)
+                    )
+                    hooks.append(hook)
+        was_training = self.lm.training
+        self.lm.eval()
+        ids = torch.tensor([token_ids])
+        try:
+            self.lm(input_ids=ids, decoder_input_ids=ids, use_cache=False)
+        finally:
+            for hook in hooks:
+                hook.remove()
+            self.lm.train(was_training)
+        targets = {}
+        for name, group in self.groups.items():
+            g = group.geometry
+            layers = [
+                tuple(
+                    captured[(name, layer, part)]
+                    .view(1, -1, g.num_kv_heads, g.head_dim)
+                    .transpose(1, 2)  # (1, H, P, head_dim)
+                    for part in ("k_proj", "v_proj")
+                )
+                for layer in range(g.num_layers)
+            ]
+            targets[name] = flatten_key_values(layers, g)[0]
+        return targets
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -322,6 +376,8 @@ class Seq2SeqPrefixTuned(AdaptedLM):
             "dropout": self.config.dropout,
             "loss_reduction": self.loss_reduction,
             "lm_dropout": self.lm_dropout,
+            "init_text": self.config.init_text,
+            "init_mse": self.init_mse,
             "positions": "not shifted by P (anchor BART, R9)",
             "kv_geometry": f"encoder L={g[0].num_layers},heads={g[0].num_kv_heads},"
             f"head_dim={g[0].head_dim}; decoder L={g[1].num_layers},heads={g[1].num_kv_heads},"
