@@ -60,9 +60,26 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+SUPERSEDED = "superseded"
+
+
+def mark_superseded(rows: list[dict[str, str]], row: dict[str, Any]) -> None:
+    """A finished run redone under another config (its recipe changed) overwrote the outputs
+    directory of the earlier row: keep that row's numbers but mark it, so reports count only the
+    run's newest result."""
+    if row.get("status") != "ok":
+        return
+    for old in rows:
+        same_run = all(old.get(k) == str(row.get(k)) for k in ("run_id", "scale", "model"))
+        if same_run and old.get("status") == "ok" and old.get("config_hash") != row["config_hash"]:
+            old["status"] = SUPERSEDED
+            old["error"] = f"redone as config {row['config_hash']}; outputs directory overwritten"
+
+
 def append_row(path: Path, row: dict[str, Any]) -> None:
     """Rewrite the CSV with the new row through a temporary file and an atomic rename."""
     rows = read_rows(path)
+    mark_superseded(rows, row)
     columns = list(COLUMNS)
     for existing in rows:
         columns += [c for c in existing if c not in columns]

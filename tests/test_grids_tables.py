@@ -197,3 +197,18 @@ def test_reports_use_the_newest_row_of_a_redone_run(tmp_path):
     _write(tmp_path / "prefix-length.csv", lengths)
     [(_, runs)] = _figures("prefix-length", tmp_path / "prefix-length.csv")
     assert sorted(runs["bleu"].astype(float)) == [50.0, 55.0]  # the P=5 redo replaced its old row
+
+
+def test_a_redone_run_marks_its_earlier_row_superseded(tmp_path):
+    from benchmark.runner import append_row, read_rows
+
+    path = tmp_path / "table1.csv"
+    run = {"run_id": "e2e/prefix/n=500/subset=0/seed=0", "scale": "quick", "model": "m"}
+    append_row(path, {**run, "config_hash": "old", "status": "ok", "bleu": 10.0})
+    append_row(path, {**run, "run_id": "e2e/other", "config_hash": "x", "status": "ok"})
+    append_row(path, {**run, "config_hash": "new", "status": "failed", "error": "NaN"})
+    assert [r["status"] for r in read_rows(path)] == ["ok", "ok", "failed"]  # a failure is no redo
+    append_row(path, {**run, "config_hash": "new", "status": "ok", "bleu": 60.0})
+    rows = read_rows(path)
+    assert [r["status"] for r in rows] == ["superseded", "ok", "failed", "ok"]
+    assert rows[0]["bleu"] == "10.0000" and "new" in rows[0]["error"]  # its numbers are kept
