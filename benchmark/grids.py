@@ -4,8 +4,8 @@
     python -m benchmark run --grid lowdata --scale paper --dry-run     # list runs and what is done
 
 Scales: `paper` = the paper's full protocol; `quick` = a reduced version for a 2-core CPU with the
-embedded model (measured: lowdata 24 min, table1 51 min, intrinsic ~80 min idle); `smoke` = tiny
-random models, seconds, for tests.
+embedded model (measured on 2 cores: lowdata 24 min, table1 32 min, intrinsic 50 min, the last two
+with a test run beside them); `smoke` = tiny random models, seconds, for tests.
 Rows are tagged with their scale (and model), so scales never mix in tables or figures.
 """
 

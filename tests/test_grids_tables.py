@@ -129,6 +129,8 @@ def test_tables_show_paper_ours_and_difference(tmp_path):
     fine_tune = frame[(frame["method"] == "fine-tune") & (frame["metric"] == "bleu")].iloc[0]
     assert fine_tune["ours"] == "not run"  # the smoke row is not used
     assert "smollm2-135m at quick scale" in caption
+    dart = next(t for t in TABLES if t.name == "table2_dart")
+    assert "ours: not run" in build_table(dart, tmp_path, "ACL2021")[1]  # E2E rows only
 
     v1, _ = build_table(spec, tmp_path, "arXiv-v1")
     assert v1[(v1["method"] == "fine-tune") & (v1["metric"] == "bleu")].iloc[0]["paper"] == "68.2"

@@ -215,6 +215,8 @@ def build_table(spec: TableSpec, results_dir: Path, version: str) -> tuple[pd.Da
                     "ours − paper": "" if math.isnan(diff) else f"{diff:+.2f}",
                 }
             )
+    if not runs.empty:  # the caption describes only the runs of this table's datasets
+        runs = runs[runs["dataset"].isin({column.our_dataset for column in spec.columns})]
     caption = _caption(spec, runs, version)
     return pd.DataFrame(lines), caption
 
