@@ -40,8 +40,10 @@ DART (Yale-LILY/dart `evaluation/run_eval_on_dart.sh`, references pinned to
 * METEOR ``-l en -norm -r 8`` and TER: the official `prepare_files.py` (three-reference version)
   gives both metrics reference 0 plus the NON-empty references 1 and 2 (read in text mode, so the
   files' CRLF empty lines count as empty), METEOR's padded with blank lines to 8.
-* MoverScore, BERTScore and BLEURT need model weights (and packages) that an offline scorer cannot
-  fetch: their cells are "not computed: <why>", never a made-up value.
+* BERTScore F1 (`bert-score` CLI, three references, ``--lang en``): `benchmark.metrics.bertscore`
+  on the same normalised hypotheses and blank-padded references, when roberta-large is on this
+  machine (never downloaded by a scorer); otherwise, and always for MoverScore and BLEURT, the
+  cell is "not computed: <why>", never a made-up value.
 
 Cost: sacrebleu's TER is pure Python and slow on long sentences (measured on 2 cores with one
 human reference scored against the others: ~100 s for the 1,862 WebNLG test inputs, ~5 min for the
@@ -60,7 +62,6 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
-import importlib.util
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -68,7 +69,7 @@ from collections.abc import Callable, Sequence
 from sacrebleu.metrics import BLEU, TER
 from unidecode import unidecode
 
-from benchmark.metrics import coco, java
+from benchmark.metrics import bertscore, coco, java
 from benchmark.metrics.inputs import check_inputs
 
 log = logging.getLogger(__name__)
@@ -104,24 +105,13 @@ WEBNLG_NORMALISATION = (
 )
 DART_NORMALISATION = "lower(ws-collapse(re.split('(\\W)', text))) on hypotheses and references"
 
-# What the official DART script would run for the three model-based metrics, and why they are not
-# computed here: each needs downloaded weights, and a scorer never downloads models.
-_MODEL_METRICS = {
-    "moverscore": (
-        ("moverscore_v2", "moverscore"),
-        "MoverScore (DART moverscore.py, reference 0 only) needs the moverscore package and BERT "
-        "weights",
-    ),
-    "bertscore": (
-        ("bert_score",),
-        "BERTScore (bert-score --lang en, roberta-large, 3 references) needs the bert-score "
-        "package and roberta-large weights",
-    ),
-    "bleurt": (
-        ("bleurt",),
-        "BLEURT (bleurt/test_checkpoint, reference 0 only) needs the bleurt package (TensorFlow) "
-        "and its checkpoint",
-    ),
+# The two model-based metrics of the official DART script that are not computed here, and why.
+# BERTScore is (`benchmark.metrics.bertscore`) when its weights are on this machine.
+_UNCOMPUTED_MODEL_METRICS = {
+    "moverscore": "MoverScore (DART moverscore.py: distilbert-base-uncased, word mover's distance "
+    "via pyemd, reference 0 only) is not implemented in this suite",
+    "bleurt": "BLEURT (bleurt/test_checkpoint, reference 0 only) is a TensorFlow checkpoint and "
+    "this suite has no TensorFlow",
 }
 
 _WORD_SPLIT = re.compile(r"(\W)")
@@ -221,8 +211,9 @@ def score_dart(
         with_meteor: False skips the METEOR jar (one JVM start); its cell then says so.
 
     Returns:
-        `DART_METRICS` keys: BLEU x100, METEOR and TER fractions; MoverScore, BERTScore and BLEURT
-        are "not computed: <why>" strings.
+        `DART_METRICS` keys: BLEU x100, METEOR and TER fractions, BERTScore F1 (a fraction) when
+        its model is on this machine; MoverScore, BLEURT and a BERTScore without its model are
+        "not computed: <why>" strings.
     """
     hyps, refs = check_inputs(hypotheses, references)
     hyps = [normalize_dart(hyp) for hyp in hyps]
@@ -238,11 +229,9 @@ def score_dart(
     }
     meteor_refs = [_padded(r, DART_METEOR_REFERENCES, "") for r in meteor_ter_refs]
     scores["meteor"] = _meteor_cells(hyps, meteor_refs, {"all": everything}, with_meteor)["all"]
-    for name, (modules, why) in _MODEL_METRICS.items():
-        installed = any(importlib.util.find_spec(module) is not None for module in modules)
-        scores[name] = f"not computed: {why}" + (
-            " (package found, but this scorer never downloads model weights)" if installed else ""
-        )
+    for name, why in _UNCOMPUTED_MODEL_METRICS.items():
+        scores[name] = f"not computed: {why}"
+    scores["bertscore"] = _bertscore_cell(hyps, refs)
     return {key: scores[key] for key in DART_METRICS}
 
 
@@ -260,6 +249,21 @@ def webnlg_reference_streams(references: Sequence[Sequence[str]]) -> list[list[s
 def dart_reference_streams(references: Sequence[Sequence[str]]) -> list[list[str]]:
     """The three DART BLEU reference streams (= `all-delex-reference{0,1,2}.lex`, line for line)."""
     return _transposed(_first_references(_validated_references(references), normalize_dart))
+
+
+def _bertscore_cell(hyps: list[str], refs: list[list[str]]) -> float | str:
+    try:
+        scorer = bertscore.load_scorer()
+    except bertscore.BertScoreUnavailable as why:
+        return f"not computed: BERTScore: {why}"
+    return bertscore.corpus_f1(scorer, hyps, refs)
+
+
+def _bertscore_provenance() -> str:
+    try:
+        return bertscore.load_scorer().describe()
+    except bertscore.BertScoreUnavailable as why:
+        return f"not computed: {why}"
 
 
 # --- provenance ---------------------------------------------------------------------------------
@@ -322,6 +326,7 @@ def dart_provenance() -> dict[str, str]:
         "@ 4768cf799e58 (5,097 lines, lower-cased, tokenised)",
         "sacrebleu_version": importlib.metadata.version("sacrebleu"),
         "pycocoevalcap_version": importlib.metadata.version("pycocoevalcap"),
+        "bertscore": _bertscore_provenance(),
         **_java_provenance(DART_METEOR_REFERENCES),
     }
 
