@@ -291,6 +291,18 @@ def test_init_figure_orders_words_and_colours_random_apart(tmp_path: Path) -> No
     assert "real words beat random initialisation" in _footnote(figure)
 
 
+def test_crowded_category_labels_are_slanted(tmp_path: Path) -> None:
+    # the quick init grid: 5 ticks whose names overlapped side by side ("summarize", "table-to-text:")
+    quick = {"init-random", "init-table-to-text", "init-summarize", "init-elephant", "init-divide"}
+    rows = [row for row in _init_rows() if row["variant"] in quick]
+    [(spec, runs)] = _figures("init", _write_results(tmp_path / "init.csv", rows))
+    labels = _draw(spec, runs, "tiny", "quick").axes[0].get_xticklabels()
+    assert len(labels) == 5 and {label.get_rotation() for label in labels} == {40.0}
+    few = [row for row in rows if row["variant"] in ("init-random", "init-divide")]
+    [(spec, runs)] = _figures("init", _write_results(tmp_path / "few.csv", few))
+    assert {t.get_rotation() for t in _draw(spec, runs, "t", "q").axes[0].get_xticklabels()} == {0}
+
+
 def test_data_efficiency_figure_and_model_suffix(tmp_path: Path) -> None:
     results = tmp_path / "results"
     results.mkdir()

@@ -392,9 +392,11 @@ def _draw(spec: FigureSpec, runs: pd.DataFrame, model: str, scale: str) -> Figur
                 linestyle="-" if spec.connect else "none",
                 label=f"{line} (n={_span(points['count'])} runs/point)",
             )
-        # many categories (the initialisation words) do not fit side by side: slant them
-        slant = {"rotation": 40, "ha": "right"} if spec.categorical and len(xs) > 5 else {}
-        ax.set_xticks([position[x] for x in xs], [ticks.get(x, _tick(x)) for x in xs], **slant)
+        # category names (the initialisation words) that do not fit side by side are slanted
+        labels = [ticks.get(x, _tick(x)) for x in xs]
+        crowded = spec.categorical and sum(len(label) + 1 for label in labels) > 36
+        slant = {"rotation": 40, "ha": "right"} if crowded else {}
+        ax.set_xticks([position[x] for x in xs], labels, **slant)
         if spec.categorical:
             ax.set_xlim(-0.5, len(xs) - 0.5)
         name, unit = METRICS[metric]
