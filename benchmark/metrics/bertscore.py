@@ -55,7 +55,9 @@ class BertScorer:
 
     def describe(self) -> str:
         """The provenance string every DART row records (R35: model and checkpoint)."""
-        return f"{self.name} layer {self.layer}, no idf, no baseline rescaling (bert-score --lang en)"
+        return (
+            f"{self.name} layer {self.layer}, no idf, no baseline rescaling (bert-score --lang en)"
+        )
 
     def embed(self, sentences: Sequence[str]) -> dict[str, tuple[Any, Any]]:
         """For each distinct sentence: (L2-normalised token embeddings [T, d], weights [T])."""
