@@ -180,6 +180,17 @@ def test_quick_full_data_recipe_is_one_pass_over_its_sample():
     assert len(GRIDS.get("init").build("quick", None)) == 5  # random + 4 words
 
 
+def test_quick_xsum_recipe_is_the_measured_one():
+    # ~40 s a fine-tune step at batch 8 and ~4.5 s a beam-6 article here made the earlier quick
+    # recipe ~35 min a run; the quick XSUM grids must stay inside the hour.
+    for grid in ("table2", "extrapolation"):
+        for spec in GRIDS.get(grid).build("quick", None):
+            assert (spec.train_size, spec.eval_limit) == (100, 50), spec.run_id
+            assert spec.train.batch_size == 4 and spec.train.eval_every == 10
+            assert spec.train.for_training_set(100).max_steps == 20
+            assert spec.train.max_source_tokens == 512  # paper §5.3 at every scale
+
+
 def test_reports_use_the_newest_row_of_a_redone_run(tmp_path):
     from benchmark.report.plot import _figures
 
