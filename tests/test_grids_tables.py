@@ -178,6 +178,10 @@ def test_quick_full_data_recipe_is_one_pass_over_its_sample():
     assert steps["fine-tune"] == 50 and steps["prefix-0.1%"] == 50  # batch 10 (ACL Table 6)
     assert steps["adapter-3%"] == 100  # batch 5
     assert len(GRIDS.get("init").build("quick", None)) == 5  # random + 4 words
+    fractions = GRIDS.get("data-efficiency").build("quick", None)
+    assert {s.train_size for s in fractions} == {500}  # a 1,000-pair pool took 66 min here
+    assert sorted(s.train.for_training_set(int(500 * s.train_fraction)).max_steps
+                  for s in fractions if s.method == "finetune") == [5, 10, 20, 30, 40]  # fmt: skip
 
 
 def test_quick_xsum_recipe_is_the_measured_one():
