@@ -41,7 +41,7 @@ DART (Yale-LILY/dart `evaluation/run_eval_on_dart.sh`, references pinned to
   gives both metrics reference 0 plus the NON-empty references 1 and 2 (read in text mode, so the
   files' CRLF empty lines count as empty), METEOR's padded with blank lines to 8.
 * BERTScore F1 (`bert-score` CLI, three references, ``--lang en``): `benchmark.metrics.bertscore`
-  on the same normalised hypotheses and blank-padded references, when roberta-large is on this
+  on the same normalised hypotheses and first three references, when roberta-large is on this
   machine (never downloaded by a scorer); otherwise, and always for MoverScore and BLEURT, the
   cell is "not computed: <why>", never a made-up value.
 
@@ -76,7 +76,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever a number could change for the same strings; every result row records it.
 WEBNLG_METRICS_VERSION = "webnlg2017-parity-1"
-DART_METRICS_VERSION = "dart-parity-1"
+DART_METRICS_VERSION = "dart-parity-2"  # 2: BERTScore F1 computed when its model is present
 
 WEBNLG_SCORER = (
     "WebNLG 2017 challenge evaluation (webnlg-automatic-evaluation as vendored in Yale-LILY/dart "
