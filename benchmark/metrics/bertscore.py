@@ -64,11 +64,14 @@ class BertScorer:
     def embed(self, sentences: Sequence[str]) -> dict[str, tuple[Any, Any]]:
         """For each distinct sentence: (L2-normalised token embeddings [T, d], weights [T])."""
         import torch
+        from tqdm.auto import tqdm
 
         distinct = sorted({s.strip() for s in sentences}, key=len, reverse=True)
         special = {self.tokenizer.cls_token_id, self.tokenizer.sep_token_id}
         out: dict[str, tuple[Any, Any]] = {}
-        for start in range(0, len(distinct), BATCH_SIZE):
+        batches = range(0, len(distinct), BATCH_SIZE)
+        # a progress bar with ETA on a terminal (DART's test set is ~20,000 sentences)
+        for start in tqdm(batches, desc="BERTScore", unit="batch", disable=None, leave=False):
             batch = distinct[start : start + BATCH_SIZE]
             encoded = [self._encode(sentence) for sentence in batch]
             width = max(len(ids) for ids in encoded)
