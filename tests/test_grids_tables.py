@@ -71,8 +71,7 @@ def test_summarisation_grids_use_the_papers_settings():
     assert sports.method_options["prefix_len"] == 40
     assert extrapolation[("xsum-withinnews", "prefix")].method_options["prefix_len"] == 80
     assert sports.train.for_training_set(100).max_steps == 15 * 3
-    quick = GRIDS.get("table2").build("quick", None)
-    assert all(s.train.batch_size <= 8 and s.eval_limit == 100 for s in quick)
+    # the quick recipe: test_quick_xsum_recipe_is_the_measured_one
 
 
 def test_figure_grids():
