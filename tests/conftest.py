@@ -15,6 +15,15 @@ def data_dir() -> Path | None:
     return candidate if (candidate / "e2e" / "trainset.csv").is_file() else None
 
 
+@pytest.fixture(autouse=True)
+def _no_cached_bertscore_model(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+    """Tests never load a roberta-large the user may have cached: DART scoring stays fast and the
+    same everywhere (tests/test_bertscore.py points the scorer at a tiny model of its own)."""
+    missing = tmp_path_factory.getbasetemp() / "no-bertscore-model"
+    monkeypatch.setenv("BENCHMARK_BERTSCORE_MODEL", str(missing))
+    monkeypatch.delenv("BENCHMARK_BERTSCORE_LAYER", raising=False)
+
+
 @pytest.fixture
 def e2e_dir() -> Path:
     found = data_dir()

@@ -19,9 +19,9 @@ each grid in ``GRID_FIGURES`` and draws what has finished runs;
 plus ``_<model>`` / ``_<scale>`` when a CSV holds several models / scales (one figure each).
 
 Each point is the mean over finished runs (``status == "ok"``; the newest row of a run redone) with
-the sample standard deviation as error bar. The paper publishes no per-point values for these figures (setup.md §10), so nothing of
-the paper is drawn; the footnote quotes what the paper states about each figure. Reads the results
-CSVs only; never imports torch.
+the sample standard deviation as error bar. The paper publishes no per-point values for these
+figures (setup.md §10), so nothing of the paper is drawn; the footnote quotes what the paper states
+about each figure. Reads the results CSVs only; never imports torch.
 """
 
 from __future__ import annotations
