@@ -33,8 +33,11 @@ examples:
 The data directory comes from --data-dir or the BENCHMARK_DATA_DIR environment variable; it must
 hold e2e/trainset.csv, e2e/devset.csv and e2e/testset_w_refs.csv (get them with `fetch e2e`).
 Finished runs are skipped, so an interrupted grid resumes where it stopped.
-DART's BERTScore is computed only from local weights: roberta-large in the Hugging Face cache (`hf
-download roberta-large`) or BENCHMARK_BERTSCORE_MODEL=<dir> (BENCHMARK_BERTSCORE_LAYER, default 17).
+DART's model-based metrics are computed only from local files, never downloaded: BERTScore from
+roberta-large in the Hugging Face cache (`hf download roberta-large`) or BENCHMARK_BERTSCORE_MODEL=<dir>
+(BENCHMARK_BERTSCORE_LAYER, default 17); MoverScore from distilbert-base-uncased or
+BENCHMARK_MOVERSCORE_MODEL=<dir> (needs pyemd: pip install -e ".[dart]"); BLEURT through the bleurt
+package and its test_checkpoint, or BENCHMARK_BLEURT_CHECKPOINT=<dir>.
 """
 
 

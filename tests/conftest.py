@@ -16,12 +16,15 @@ def data_dir() -> Path | None:
 
 
 @pytest.fixture(autouse=True)
-def _no_cached_bertscore_model(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
-    """Tests never load a roberta-large the user may have cached: DART scoring stays fast and the
-    same everywhere (tests/test_bertscore.py points the scorer at a tiny model of its own)."""
-    missing = tmp_path_factory.getbasetemp() / "no-bertscore-model"
+def _no_cached_metric_models(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+    """Tests never load a roberta-large, distilbert or BLEURT checkpoint the user may have: DART
+    scoring stays fast and the same everywhere (test_bertscore.py, test_moverscore.py and
+    test_bleurt.py point the scorers at tiny models or a stand-in package of their own)."""
+    missing = tmp_path_factory.getbasetemp() / "no-metric-model"
     monkeypatch.setenv("BENCHMARK_BERTSCORE_MODEL", str(missing))
     monkeypatch.delenv("BENCHMARK_BERTSCORE_LAYER", raising=False)
+    monkeypatch.setenv("BENCHMARK_MOVERSCORE_MODEL", str(missing))
+    monkeypatch.setenv("BENCHMARK_BLEURT_CHECKPOINT", str(missing))
 
 
 @pytest.fixture

@@ -35,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark.metrics.inputs import MetricUnavailable, load_local_encoder
+
 MODEL_ENV = "BENCHMARK_BERTSCORE_MODEL"
 LAYER_ENV = "BENCHMARK_BERTSCORE_LAYER"
 DEFAULT_MODEL = "roberta-large"  # bert-score lang2model["en"]
@@ -42,7 +44,7 @@ DEFAULT_LAYER = 17  # bert-score model2layers["roberta-large"]
 BATCH_SIZE = 64  # bert-score default; sentences are batched by length
 
 
-class BertScoreUnavailable(RuntimeError):
+class BertScoreUnavailable(MetricUnavailable):
     """The BERTScore model cannot be loaded from local files; the message says why."""
 
 
@@ -143,22 +145,14 @@ def load_scorer() -> BertScorer:
 
 @functools.lru_cache(maxsize=2)
 def _load(name: str, layer: int) -> BertScorer:
-    from transformers import AutoModel, AutoTokenizer
-
     try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            name, local_files_only=True, add_prefix_space=True
-        )
-        model = AutoModel.from_pretrained(name, local_files_only=True)
-    except (OSError, ValueError) as error:
-        raise BertScoreUnavailable(
-            f"{name} weights not found locally (fetch them once with `hf download {name}`, "
-            f"or set ${MODEL_ENV} to a directory): {str(error).splitlines()[0]}"
-        ) from error
+        tokenizer, model = load_local_encoder(name, MODEL_ENV, add_prefix_space=True)
+    except MetricUnavailable as why:
+        raise BertScoreUnavailable(str(why)) from why
     layers = getattr(getattr(model, "encoder", None), "layer", None)
     if layers is None:
         raise BertScoreUnavailable(f"{name} is not a BERT/RoBERTa-style encoder")
     if not 0 < layer <= len(layers):
         raise BertScoreUnavailable(f"{name} has {len(layers)} layers; layer {layer} asked")
     model.encoder.layer = layers[:layer]  # the hidden states after `layer` layers
-    return BertScorer(name=name, layer=layer, tokenizer=tokenizer, model=model.eval())
+    return BertScorer(name=name, layer=layer, tokenizer=tokenizer, model=model)

@@ -1,8 +1,16 @@
-"""Input checks shared by every scorer: one reference list per hypothesis, none empty."""
+"""Shared by every scorer: input checks (one reference list per hypothesis, none empty) and the
+error a model-based metric raises when its model or package is not on this machine."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+
+class MetricUnavailable(RuntimeError):
+    """A model-based metric cannot run here (model weights or package missing); says why.
+
+    The scorers turn it into a "not computed: <why>" cell, never a number."""
 
 
 def check_inputs(
@@ -23,3 +31,21 @@ def check_inputs(
             raise ValueError(f"references[{index}] is empty; every input needs a reference")
         checked.append(list(refs))
     return list(hypotheses), checked
+
+
+def load_local_encoder(name: str, env: str, **tokenizer_options: Any) -> tuple[Any, Any]:
+    """(tokenizer, model) of a hub id or directory from local files only, never downloaded.
+
+    Raises MetricUnavailable naming the fix (`hf download`, or the environment variable `env`).
+    """
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True, **tokenizer_options)
+        model = AutoModel.from_pretrained(name, local_files_only=True)
+    except (OSError, ValueError) as error:
+        raise MetricUnavailable(
+            f"{name} weights not found locally (fetch them once with `hf download {name}`, "
+            f"or set ${env} to a directory): {str(error).splitlines()[0]}"
+        ) from error
+    return tokenizer, model.eval()

@@ -40,10 +40,13 @@ DART (Yale-LILY/dart `evaluation/run_eval_on_dart.sh`, references pinned to
 * METEOR ``-l en -norm -r 8`` and TER: the official `prepare_files.py` (three-reference version)
   gives both metrics reference 0 plus the NON-empty references 1 and 2 (read in text mode, so the
   files' CRLF empty lines count as empty), METEOR's padded with blank lines to 8.
-* BERTScore F1 (`bert-score` CLI, three references, ``--lang en``): `benchmark.metrics.bertscore`
-  on the same normalised hypotheses and first three references, when roberta-large is on this
-  machine (never downloaded by a scorer); otherwise, and always for MoverScore and BLEURT, the
-  cell is "not computed: <why>", never a made-up value.
+* The model-based metrics, on the same normalised hypotheses: BERTScore F1 (`bert-score` CLI,
+  three references, ``--lang en``; `benchmark.metrics.bertscore`, roberta-large), MoverScore
+  (DART `moverscore.py`, reference 0; `benchmark.metrics.moverscore`, distilbert-base-uncased and
+  pyemd) and BLEURT (reference 0, bleurt's test checkpoint; `benchmark.metrics.bleurt`, through
+  the official TensorFlow package). Each is computed when its model (and package) is on this
+  machine -- weights are never downloaded by a scorer -- and otherwise the cell is
+  "not computed: <why>", never a made-up value.
 
 Cost: sacrebleu's TER is pure Python and slow on long sentences (measured on 2 cores with one
 human reference scored against the others: ~100 s for the 1,862 WebNLG test inputs, ~5 min for the
@@ -65,18 +68,21 @@ import importlib.metadata
 import logging
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sacrebleu.metrics import BLEU, TER
 from unidecode import unidecode
 
-from benchmark.metrics import bertscore, coco, java
-from benchmark.metrics.inputs import check_inputs
+from benchmark.metrics import bertscore, bleurt, coco, java, moverscore
+from benchmark.metrics.inputs import MetricUnavailable, check_inputs
 
 log = logging.getLogger(__name__)
 
 # Bump whenever a number could change for the same strings; every result row records it.
 WEBNLG_METRICS_VERSION = "webnlg2017-parity-1"
-DART_METRICS_VERSION = "dart-parity-2"  # 2: BERTScore F1 computed when its model is present
+DART_METRICS_VERSION = (
+    "dart-parity-3"  # 2: BERTScore when its model is present; 3: MoverScore, BLEURT
+)
 
 WEBNLG_SCORER = (
     "WebNLG 2017 challenge evaluation (webnlg-automatic-evaluation as vendored in Yale-LILY/dart "
@@ -105,14 +111,17 @@ WEBNLG_NORMALISATION = (
 )
 DART_NORMALISATION = "lower(ws-collapse(re.split('(\\W)', text))) on hypotheses and references"
 
-# The two model-based metrics of the official DART script that are not computed here, and why.
-# BERTScore is (`benchmark.metrics.bertscore`) when its weights are on this machine.
-_UNCOMPUTED_MODEL_METRICS = {
-    "moverscore": "MoverScore (DART moverscore.py: distilbert-base-uncased, word mover's distance "
-    "via pyemd, reference 0 only) is not implemented in this suite",
-    "bleurt": "BLEURT (bleurt/test_checkpoint, reference 0 only) is a TensorFlow checkpoint and "
-    "this suite has no TensorFlow",
-}
+
+# The model-based metrics of the official DART script: (label, module, corpus scorer, which
+# references). Each is computed when its model (and package) is on this machine, else the cell
+# says why; MoverScore and BLEURT take reference 0 only, BERTScore the first three.
+def _model_metrics() -> dict[str, tuple[str, Any, Callable[..., float], bool]]:
+    return {
+        "moverscore": ("MoverScore", moverscore, moverscore.corpus_score, False),
+        "bertscore": ("BERTScore", bertscore, bertscore.corpus_f1, True),
+        "bleurt": ("BLEURT", bleurt, bleurt.corpus_score, False),
+    }
+
 
 _WORD_SPLIT = re.compile(r"(\W)")
 
@@ -211,9 +220,8 @@ def score_dart(
         with_meteor: False skips the METEOR jar (one JVM start); its cell then says so.
 
     Returns:
-        `DART_METRICS` keys: BLEU x100, METEOR and TER fractions, BERTScore F1 (a fraction) when
-        its model is on this machine; MoverScore, BLEURT and a BERTScore without its model are
-        "not computed: <why>" strings.
+        `DART_METRICS` keys: BLEU x100, METEOR and TER fractions; MoverScore, BERTScore F1 and
+        BLEURT where their models are on this machine, else "not computed: <why>" strings.
     """
     hyps, refs = check_inputs(hypotheses, references)
     hyps = [normalize_dart(hyp) for hyp in hyps]
@@ -229,9 +237,13 @@ def score_dart(
     }
     meteor_refs = [_padded(r, DART_METEOR_REFERENCES, "") for r in meteor_ter_refs]
     scores["meteor"] = _meteor_cells(hyps, meteor_refs, {"all": everything}, with_meteor)["all"]
-    for name, why in _UNCOMPUTED_MODEL_METRICS.items():
-        scores[name] = f"not computed: {why}"
-    scores["bertscore"] = _bertscore_cell(hyps, refs)
+    for name, (label, module, corpus_score, all_three) in _model_metrics().items():
+        try:
+            scorer = module.load_scorer()
+        except MetricUnavailable as why:
+            scores[name] = f"not computed: {label}: {why}"
+            continue
+        scores[name] = corpus_score(scorer, hyps, refs if all_three else [r[0] for r in refs])
     return {key: scores[key] for key in DART_METRICS}
 
 
@@ -251,18 +263,11 @@ def dart_reference_streams(references: Sequence[Sequence[str]]) -> list[list[str
     return _transposed(_first_references(_validated_references(references), normalize_dart))
 
 
-def _bertscore_cell(hyps: list[str], refs: list[list[str]]) -> float | str:
+def _model_metric_provenance(name: str) -> str:
+    _, module, _, _ = _model_metrics()[name]
     try:
-        scorer = bertscore.load_scorer()
-    except bertscore.BertScoreUnavailable as why:
-        return f"not computed: BERTScore: {why}"
-    return bertscore.corpus_f1(scorer, hyps, refs)
-
-
-def _bertscore_provenance() -> str:
-    try:
-        return bertscore.load_scorer().describe()
-    except bertscore.BertScoreUnavailable as why:
+        return module.load_scorer().describe()
+    except MetricUnavailable as why:
         return f"not computed: {why}"
 
 
@@ -326,7 +331,7 @@ def dart_provenance() -> dict[str, str]:
         "@ 4768cf799e58 (5,097 lines, lower-cased, tokenised)",
         "sacrebleu_version": importlib.metadata.version("sacrebleu"),
         "pycocoevalcap_version": importlib.metadata.version("pycocoevalcap"),
-        "bertscore": _bertscore_provenance(),
+        **{name: _model_metric_provenance(name) for name in _model_metrics()},
         **_java_provenance(DART_METEOR_REFERENCES),
     }
 
