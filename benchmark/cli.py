@@ -256,10 +256,17 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             for s in specs
         ]
     results_dir = Path(args.results_dir)
+    # a named grid with no option changed is its whole current recipe: rows of runs it no longer
+    # has (a recipe change renamed them) are marked superseded, so reports never mix recipes
+    changed = args.options or any(
+        value is not None
+        for value in (args.prefix_len, args.adapter_pct, args.num_beams, args.max_source_tokens)
+    )
+    complete = bool(args.grid) and not changed
     if args.dry_run:
-        return run_specs(specs, Path("."), results_dir, dry_run=True)
+        return run_specs(specs, Path("."), results_dir, dry_run=True, complete_grid=complete)
     data_dir = resolve_data_dir(args.data_dir)
-    failed = run_specs(specs, data_dir, results_dir)
+    failed = run_specs(specs, data_dir, results_dir, complete_grid=complete)
     if failed:
         print(f"error: {failed} run(s) failed; see the status/error columns", file=sys.stderr)
         return 1

@@ -76,21 +76,59 @@ def mark_superseded(rows: list[dict[str, str]], row: dict[str, Any]) -> None:
             old["error"] = f"redone as config {row['config_hash']}; outputs directory overwritten"
 
 
+def stale_rows(rows: list[dict[str, str]], specs: list[RunSpec]) -> list[dict[str, str]]:
+    """Finished rows of this grid, scale and model whose run the grid no longer has.
+
+    A recipe change that renames runs (e.g. a quick pool of 1,000 pairs cut to 500 turns
+    `n=1000` runs into `n=500` ones) leaves the old rows `ok`; reports would then average both
+    recipes at each point. `specs` must be the grid's complete run list for one scale and model.
+    """
+    if not specs:
+        return []
+    grid, scale, model = specs[0].grid, specs[0].scale, specs[0].model
+    current = {spec.run_id for spec in specs}
+    return [
+        row
+        for row in rows
+        if (row.get("grid"), row.get("scale"), row.get("model")) == (grid, scale, model)
+        and row.get("status") == "ok"
+        and row.get("run_id") not in current
+    ]
+
+
+def retire_stale_rows(path: Path, specs: list[RunSpec]) -> int:
+    """Mark `stale_rows` superseded in the CSV (numbers and outputs kept); return how many."""
+    rows = read_rows(path)
+    stale = stale_rows(rows, specs)
+    for row in stale:
+        row["status"] = SUPERSEDED
+        row["error"] = (
+            f"no longer in the {row['scale']} recipe of grid {row['grid']} (recipe changed); "
+            "numbers and outputs kept"
+        )
+    if stale:
+        write_rows(path, rows)
+    return len(stale)
+
+
 def append_row(path: Path, row: dict[str, Any]) -> None:
     """Rewrite the CSV with the new row through a temporary file and an atomic rename."""
     rows = read_rows(path)
     mark_superseded(rows, row)
+    write_rows(path, [*rows, {k: _cell(v) for k, v in row.items()}])
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write every row through a temporary file and an atomic rename (no half-written CSV)."""
     columns = list(COLUMNS)
     for existing in rows:
         columns += [c for c in existing if c not in columns]
-    columns += [c for c in row if c not in columns]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-        writer.writerow({k: _cell(v) for k, v in row.items()})
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -341,8 +379,13 @@ def run_specs(
     results_dir: Path,
     dry_run: bool = False,
     progress: bool | None = None,
+    complete_grid: bool = False,
 ) -> int:
-    """Run every spec not yet done; return the number of failed runs. Dry-run only lists them."""
+    """Run every spec not yet done; return the number of failed runs. Dry-run only lists them.
+
+    `complete_grid`: `specs` is a named grid's whole run list for its scale and model (no option
+    changed), so finished rows of runs it no longer has are marked superseded first.
+    """
     if progress is None:
         progress = sys.stderr.isatty()
     if not specs:
@@ -353,11 +396,23 @@ def run_specs(
     rows = read_rows(path)
     todo = [s for s in specs if not is_done(rows, s)]
     print(f"{grid}: {len(specs)} runs, {len(specs) - len(todo)} done, {len(todo)} to run -> {path}")
+    stale = stale_rows(rows, specs) if complete_grid else []
     if dry_run:
         for s in specs:
             state = "done" if s not in todo else "todo"
             print(f"  [{state}] {s.scale:5s} {s.model:14s} {s.run_id}  ({s.config_hash})")
+        for row in stale:
+            print(
+                f"  [stale] {row['scale']:5s} {row['model']:14s} {row['run_id']}  (not in the grid "
+                "any more; a real run marks it superseded)"
+            )
         return 0
+    if stale:
+        retire_stale_rows(path, specs)
+        print(
+            f"{grid}: marked {len(stale)} finished row(s) superseded: their runs are no longer in "
+            f"the {specs[0].scale} recipe (numbers and outputs kept)"
+        )
     torch.set_num_threads(max(1, torch.get_num_threads()))
     failed = 0
     started = time.perf_counter()

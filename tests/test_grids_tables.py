@@ -228,3 +228,38 @@ def test_a_redone_run_marks_its_earlier_row_superseded(tmp_path):
     rows = read_rows(path)
     assert [r["status"] for r in rows] == ["superseded", "ok", "failed", "ok"]
     assert rows[0]["bleu"] == "10.0000" and "new" in rows[0]["error"]  # its numbers are kept
+
+
+def test_rows_a_changed_recipe_no_longer_has_are_marked_superseded(tmp_path, capsys):
+    from benchmark.cli import main
+    from benchmark.registry import GRIDS
+    from benchmark.runner import append_row, read_rows
+
+    specs = GRIDS.get("data-efficiency").build("smoke", None)
+    path = tmp_path / "data-efficiency.csv"
+    keys = {"grid": "data-efficiency", "scale": "smoke", "model": specs[0].model}
+    current = {**keys, "run_id": specs[0].run_id, "config_hash": specs[0].config_hash}
+    renamed = {
+        **keys,
+        "run_id": "e2e/fine-tune/n=1000/frac=0.1/subset=0/seed=0",
+        "config_hash": "c",
+    }
+    append_row(path, {**current, "status": "ok", "bleu": 50.0})
+    append_row(path, {**renamed, "status": "ok", "bleu": 40.0})  # a run of the earlier recipe
+    append_row(path, {**renamed, "model": "another-model", "status": "ok"})  # not this model's
+    append_row(path, {**renamed, "scale": "quick", "status": "ok"})  # nor this scale's
+    argv = ["run", "--grid", "data-efficiency", "--scale", "smoke", "--results-dir", str(tmp_path)]
+
+    assert main([*argv, "--dry-run"]) == 0
+    assert f"[stale] smoke {specs[0].model:14s} {renamed['run_id']}" in capsys.readouterr().out
+    assert [r["status"] for r in read_rows(path)] == ["ok"] * 4  # a dry run writes nothing
+    assert main([*argv, "--set", "mid_dim=8", "--dry-run"]) == 0  # options changed: a variant,
+    assert "[stale]" not in capsys.readouterr().out  # not the grid's recipe, so nothing is stale
+
+    from benchmark.runner import retire_stale_rows
+
+    assert retire_stale_rows(path, specs) == 1
+    rows = read_rows(path)
+    assert [r["status"] for r in rows] == ["ok", "superseded", "ok", "ok"]
+    assert rows[1]["bleu"] == "40.0000" and "no longer in the smoke recipe" in rows[1]["error"]
+    assert retire_stale_rows(path, specs) == 0  # idempotent
