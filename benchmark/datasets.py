@@ -32,6 +32,16 @@ class DatasetSpec:
     metrics: tuple[str, ...]
     train_split: str = "train"
     dev_split: str = "dev"
+    # which inputs of the eval split a run limited to N inputs scores (None: the first N)
+    eval_indices: Callable[[Path, int], list[int]] | None = None
+
+    def limit_eval(self, data_dir: Path, examples: list[Example], limit: int | None) -> list:
+        """The eval examples a run scores: all, the first `limit`, or the dataset's own choice."""
+        if limit is None:
+            return examples
+        if self.eval_indices is None:
+            return examples[:limit]
+        return [examples[i] for i in self.eval_indices(data_dir, limit)]
 
     def write_references(self, path: Path, references: list[list[str]]) -> None:
         """All references in the e2e-metrics multi-reference layout (blank line between inputs)."""
@@ -57,7 +67,9 @@ def _score_webnlg(hyps: list[str], refs: list[list[str]], data_dir: Path, split:
 
     if split != "test":
         raise ValueError("WebNLG is scored per seen/unseen category on the test split only")
-    seen = webnlg_data.webnlg_seen_mask(data_dir)[: len(hyps)]  # eval_limit keeps the first N
+    mask = webnlg_data.webnlg_seen_mask(data_dir)
+    # a limited run scored `webnlg_eval_indices(data_dir, N)` (half seen, half unseen)
+    seen = [mask[i] for i in webnlg_data.webnlg_eval_indices(data_dir, len(hyps))]
     return score_webnlg(hyps, refs, seen)
 
 
@@ -116,6 +128,7 @@ DATASETS.register(
         metrics=tuple(
             f"{m}_{s}" for m in ("bleu", "meteor", "ter") for s in ("seen", "unseen", "all")
         ),
+        eval_indices=webnlg_data.webnlg_eval_indices,
     ),
     "WebNLG 2017 challenge XML; BLEU METEOR TER on seen / unseen / all categories",
 )

@@ -245,9 +245,9 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         subset = take_fraction(subset, spec.train_fraction)
     train_config = spec.train.for_training_set(len(subset.train))
     row["train_pairs"] = len(subset.train)
-    evaluation = dataset.load(data_dir, spec.eval_split)
-    if spec.eval_limit is not None:
-        evaluation = evaluation[: spec.eval_limit]
+    evaluation = dataset.limit_eval(
+        data_dir, dataset.load(data_dir, spec.eval_split), spec.eval_limit
+    )
     row["eval_size"] = len(evaluation)
 
     loaded = load_model(spec.model)
@@ -351,9 +351,9 @@ def redecode(run_dir: Path, data_dir: Path, progress: bool | None = None) -> dic
     spec = spec_from_dict(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["spec"])
     dataset = DATASETS.get(spec.dataset)
     method = METHODS.get(spec.method)
-    evaluation = dataset.load(data_dir, spec.eval_split)
-    if spec.eval_limit is not None:
-        evaluation = evaluation[: spec.eval_limit]
+    evaluation = dataset.limit_eval(
+        data_dir, dataset.load(data_dir, spec.eval_split), spec.eval_limit
+    )
     loaded = load_model(spec.model)
     seed_everything(spec.seed)
     adapted = method.build(loaded, method.make_config(spec.method_options))

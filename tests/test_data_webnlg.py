@@ -125,6 +125,38 @@ def test_seen_mask(data_dir: Path) -> None:
     }
 
 
+def test_a_limited_run_scores_half_seen_half_unseen_spread_over_categories(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmark.data.webnlg import webnlg_eval_indices
+    from benchmark.registry import DATASETS
+
+    mask, categories = webnlg_seen_mask(data_dir), webnlg_test_categories(data_dir)
+    picked = webnlg_eval_indices(data_dir, 100)
+    assert picked == sorted(set(picked)) and len(picked) == 100
+    assert sum(mask[i] for i in picked) == 50  # the first 100 inputs would all be seen
+    assert {categories[i] for i in picked} == WEBNLG_SEEN_CATEGORIES | WEBNLG_UNSEEN_CATEGORIES
+    assert webnlg_eval_indices(data_dir, 5_000) == list(range(1_862))
+    assert [mask[i] for i in webnlg_eval_indices(data_dir, 3)] == [True, True, False]
+
+    # the runner's selection and the scorer's seen/unseen labels line up, input for input
+    webnlg = DATASETS.get("webnlg")
+    examples = webnlg.limit_eval(data_dir, load_webnlg(data_dir, "test"), 10)
+    everything = load_webnlg(data_dir, "test")
+    assert examples == [everything[i] for i in webnlg_eval_indices(data_dir, 10)]
+    captured = {}
+
+    def fake_score(hyps, refs, seen):
+        captured.update(hyps=hyps, seen=seen)
+        return {}
+
+    monkeypatch.setattr("benchmark.metrics.webnlg.score_webnlg", fake_score)
+    hyps = [ex.source for ex in examples]
+    webnlg.score(hyps, [list(ex.references) for ex in examples], data_dir, "test")
+    source_seen = {ex.source: mask[i] for i, ex in enumerate(everything)}
+    assert captured["seen"] == [source_seen[h] for h in hyps] == [True] * 5 + [False] * 5
+
+
 def test_unseen_part_equals_official_unseen_file(data_dir: Path) -> None:
     """`testdata_unseen_with_lex.xml` is the U part: same inputs, same order."""
     unseen_file = data_dir / "webnlg" / "test" / "testdata_unseen_with_lex.xml"

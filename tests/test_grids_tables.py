@@ -171,8 +171,11 @@ def test_readme_block_is_regenerated_from_results(tmp_path):
 
 
 def test_quick_full_data_recipe_is_one_pass_over_its_sample():
-    specs = {s.variant: s for s in GRIDS.get("table1").build("quick", None)}
-    assert all(s.train_size == 500 and s.eval_limit == 100 for s in specs.values())
+    table1 = GRIDS.get("table1").build("quick", None)
+    assert all(s.train_size == 500 and s.eval_limit == 100 for s in table1)
+    assert [(s.dataset, s.variant) for s in table1 if s.dataset != "e2e"] == [
+        ("webnlg", "fine-tune"), ("webnlg", "prefix-0.1%")]  # fmt: skip
+    specs = {s.variant: s for s in table1 if s.dataset == "e2e"}
     steps = {v: s.train.for_training_set(500).max_steps for v, s in specs.items()}
     assert steps["fine-tune"] == 50 and steps["prefix-0.1%"] == 50  # batch 10 (ACL Table 6)
     assert steps["adapter-3%"] == 100  # batch 5

@@ -162,6 +162,26 @@ def webnlg_seen_mask(data_dir: str | os.PathLike[str]) -> list[bool]:
     return [category in WEBNLG_SEEN_CATEGORIES for category in webnlg_test_categories(data_dir)]
 
 
+def webnlg_eval_indices(data_dir: str | os.PathLike[str], limit: int) -> list[int]:
+    """The test examples a run limited to `limit` inputs scores, in test order.
+
+    The test file lists the seen part first and each part by size then category, so its first N
+    inputs would all be seen one-triple Airport entries. A limited run takes ceil(N/2) seen and
+    floor(N/2) unseen inputs instead, each spread evenly over its part (every k-th), so S, U and
+    A all get a number. `limit` >= 1,862 keeps everything.
+    """
+    mask = webnlg_seen_mask(data_dir)
+    if limit >= len(mask):
+        return list(range(len(mask)))
+    seen = [i for i, is_seen in enumerate(mask) if is_seen]
+    unseen = [i for i, is_seen in enumerate(mask) if not is_seen]
+    n_seen = min(-(-limit // 2), len(seen))
+    n_unseen = min(limit - n_seen, len(unseen))
+    picked = [seen[k * len(seen) // n_seen] for k in range(n_seen)]
+    picked += [unseen[k * len(unseen) // n_unseen] for k in range(n_unseen)]
+    return sorted(picked)
+
+
 def content_hash(data_dir: str | os.PathLike[str], split: str) -> str:
     """First 12 hex digits of a sha256 over the split's files (relative path + bytes, in order)."""
     return _sha256_prefix(_checked_dir(data_dir, split), split)
