@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.metrics.inputs import MetricUnavailable, load_local_encoder
+from benchmark.metrics.inputs import MetricUnavailable, last_hidden_states, load_local_encoder
 
 MODEL_ENV = "BENCHMARK_BERTSCORE_MODEL"
 LAYER_ENV = "BENCHMARK_BERTSCORE_LAYER"
@@ -66,26 +66,17 @@ class BertScorer:
     def embed(self, sentences: Sequence[str]) -> dict[str, tuple[Any, Any]]:
         """For each distinct sentence: (L2-normalised token embeddings [T, d], weights [T])."""
         import torch
-        from tqdm.auto import tqdm
 
         distinct = sorted({s.strip() for s in sentences}, key=len, reverse=True)
         special = {self.tokenizer.cls_token_id, self.tokenizer.sep_token_id}
+        rows = [self._encode(sentence) for sentence in distinct]
+        pad = self.tokenizer.pad_token_id
+        # float32 as bert-score: 4 KB a token; a progress bar on a terminal (DART: ~20,000)
+        hidden = last_hidden_states(self.model, pad, rows, "BERTScore", BATCH_SIZE)
         out: dict[str, tuple[Any, Any]] = {}
-        batches = range(0, len(distinct), BATCH_SIZE)
-        # a progress bar with ETA on a terminal (DART's test set is ~20,000 sentences)
-        for start in tqdm(batches, desc="BERTScore", unit="batch", disable=None, leave=False):
-            batch = distinct[start : start + BATCH_SIZE]
-            encoded = [self._encode(sentence) for sentence in batch]
-            width = max(len(ids) for ids in encoded)
-            pad = self.tokenizer.pad_token_id
-            ids = torch.tensor([row + [pad] * (width - len(row)) for row in encoded])
-            mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in encoded])
-            with torch.no_grad():
-                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            for sentence, row, states in zip(batch, encoded, hidden, strict=True):
-                states = states[: len(row)].clone()  # float32 as bert-score: 4 KB a token
-                weights = torch.tensor([0.0 if i in special else 1.0 for i in row])
-                out[sentence] = (states / states.norm(dim=-1, keepdim=True), weights)
+        for sentence, row, states in zip(distinct, rows, hidden, strict=True):
+            weights = torch.tensor([0.0 if i in special else 1.0 for i in row])
+            out[sentence] = (states / states.norm(dim=-1, keepdim=True), weights)
         return out
 
     def _encode(self, sentence: str) -> list[int]:

@@ -49,3 +49,28 @@ def load_local_encoder(name: str, env: str, **tokenizer_options: Any) -> tuple[A
             f"or set ${env} to a directory): {str(error).splitlines()[0]}"
         ) from error
     return tokenizer, model.eval()
+
+
+def last_hidden_states(
+    model: Any, pad_id: int, rows: list[list[int]], desc: str, batch_size: int = 64
+) -> list[Any]:
+    """The last hidden states [T, d] (float32) of each token-id list, in order.
+
+    Lists are run `batch_size` at a time, padded with `pad_id` behind an attention mask (give
+    them sorted by length to waste little on padding); a progress bar with ETA shows on a
+    terminal.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    out = []
+    batches = range(0, len(rows), batch_size)
+    for start in tqdm(batches, desc=desc, unit="batch", disable=None, leave=False):
+        batch = rows[start : start + batch_size]
+        width = max(len(ids) for ids in batch)
+        ids = torch.tensor([row + [pad_id] * (width - len(row)) for row in batch])
+        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in batch])
+        with torch.no_grad():
+            hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        out += [states[: len(row)].clone() for row, states in zip(batch, hidden, strict=True)]
+    return out

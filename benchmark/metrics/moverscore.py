@@ -49,11 +49,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.metrics.inputs import MetricUnavailable, load_local_encoder
+from benchmark.metrics.inputs import MetricUnavailable, last_hidden_states, load_local_encoder
 
 MODEL_ENV = "BENCHMARK_MOVERSCORE_MODEL"
 DEFAULT_MODEL = "distilbert-base-uncased"  # moverscore_v2 1.0.3 `model_name`
-BATCH_SIZE = 64
 PUNCTUATION = frozenset(string.punctuation)
 
 
@@ -85,24 +84,10 @@ class MoverScorer:
 
     def embed(self, sentences: Sequence[str]) -> dict[str, Any]:
         """For each distinct sentence, its last-layer token embeddings [T, d] (float32)."""
-        import torch
-        from tqdm.auto import tqdm
-
         distinct = sorted(set(sentences), key=len, reverse=True)
-        out: dict[str, Any] = {}
-        batches = range(0, len(distinct), BATCH_SIZE)
-        for start in tqdm(batches, desc="MoverScore", unit="batch", disable=None, leave=False):
-            batch = distinct[start : start + BATCH_SIZE]
-            encoded = [self.tokenizer.convert_tokens_to_ids(self.tokens(s)) for s in batch]
-            width = max(len(ids) for ids in encoded)
-            pad = self.tokenizer.pad_token_id
-            ids = torch.tensor([row + [pad] * (width - len(row)) for row in encoded])
-            mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in encoded])
-            with torch.no_grad():
-                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            for sentence, row, states in zip(batch, encoded, hidden, strict=True):
-                out[sentence] = states[: len(row)].clone()
-        return out
+        rows = [self.tokenizer.convert_tokens_to_ids(self.tokens(s)) for s in distinct]
+        pad = self.tokenizer.pad_token_id
+        return dict(zip(distinct, last_hidden_states(self.model, pad, rows, "MoverScore")))
 
 
 def idf_table(scorer: MoverScorer, sentences: Sequence[str]) -> tuple[Counter, int]:
