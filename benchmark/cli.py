@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale",
         choices=SCALES,
         default="quick",
-        help="paper: the full protocol; quick: under 30 min on 2 CPU cores; smoke: tiny model, seconds "
+        help="paper: the full protocol; quick: a reduced recipe, each grid within an hour on 2 CPU cores "
+        "(lowdata ~24 min); smoke: tiny model, seconds "
         "(default: quick)",
     )
     run.add_argument("--model", help="override the scale's model (see `ls models`)")

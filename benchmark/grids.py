@@ -4,8 +4,9 @@
     python -m benchmark run --grid lowdata --scale paper --dry-run     # list runs and what is done
 
 Scales: `paper` = the paper's full protocol; `quick` = a reduced version for a 2-core CPU with the
-embedded model (measured on 2 cores: lowdata 24 min, table1 32 min, intrinsic 50 min, the last two
-with a test run beside them); `smoke` = tiny random models, seconds, for tests.
+embedded model, each grid within the hour (measured on 2 cores: lowdata 24 min, table1 57 min = E2E
+32 + WebNLG 26, intrinsic 50 min, init 37, prefix-length 43, data-efficiency 38; table2 27 and
+extrapolation 43 on an XSUM timing stand-in); `smoke` = tiny random models, seconds, for tests.
 Rows are tagged with their scale (and model), so scales never mix in tables or figures.
 """
 
