@@ -497,7 +497,7 @@ def fulldata_run(
 TABLE1_ROWS = ("fine-tune", "ft-top2", "adapter-3%", "adapter-0.1%", "prefix-0.1%")
 # quick: the E2E column, and WebNLG's fine-tune and prefix rows (the paper's claim there is
 # prefix-tuning's lead on unseen categories; its 50 seen + 50 unseen test inputs) -- the other
-# three WebNLG rows would take the grid past the hour (~6.5 min a run here)
+# three WebNLG rows would take the grid past the hour (E2E 32 min + these two 26 min here)
 TABLE1_COLUMNS = {
     "paper": {"e2e": TABLE1_ROWS, "webnlg": TABLE1_ROWS, "dart": TABLE1_ROWS},
     "quick": {"e2e": TABLE1_ROWS, "webnlg": ("fine-tune", "prefix-0.1%")},

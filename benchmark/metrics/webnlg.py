@@ -80,9 +80,8 @@ log = logging.getLogger(__name__)
 
 # Bump whenever a number could change for the same strings; every result row records it.
 WEBNLG_METRICS_VERSION = "webnlg2017-parity-1"
-DART_METRICS_VERSION = (
-    "dart-parity-3"  # 2: BERTScore when its model is present; 3: MoverScore, BLEURT
-)
+# DART: 2 = BERTScore when its model is present; 3 = MoverScore and BLEURT likewise
+DART_METRICS_VERSION = "dart-parity-3"
 
 WEBNLG_SCORER = (
     "WebNLG 2017 challenge evaluation (webnlg-automatic-evaluation as vendored in Yale-LILY/dart "
