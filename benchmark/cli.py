@@ -223,8 +223,9 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("give either --grid NAME or --method LIST (with --train-size)")
     if args.model:
         MODELS.entry(args.model)  # fail early, with near matches
+    grid_specs: list = []  # the named grid as it stands, before any option changes it
     if args.grid:
-        specs = GRIDS.get(args.grid).build(args.scale, args.model)
+        specs = grid_specs = GRIDS.get(args.grid).build(args.scale, args.model)
     else:
         if not args.train_size:
             parser.error("--method needs --train-size, e.g. --train-size 50,100")
@@ -257,13 +258,9 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             for s in specs
         ]
     results_dir = Path(args.results_dir)
-    # a named grid with no option changed is its whole current recipe: rows of runs it no longer
-    # has (a recipe change renamed them) are marked superseded, so reports never mix recipes
-    changed = args.options or any(
-        value is not None
-        for value in (args.prefix_len, args.adapter_pct, args.num_beams, args.max_source_tokens)
-    )
-    complete = bool(args.grid) and not changed
+    # a named grid no option changed is its whole current recipe: rows of runs it no longer has
+    # (a recipe change renamed them) are marked superseded, so reports never mix recipes
+    complete = bool(args.grid) and specs == grid_specs
     if args.dry_run:
         return run_specs(specs, Path("."), results_dir, dry_run=True, complete_grid=complete)
     data_dir = resolve_data_dir(args.data_dir)

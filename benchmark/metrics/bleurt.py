@@ -28,7 +28,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from benchmark.metrics.inputs import MetricUnavailable
+from benchmark.metrics.inputs import MetricUnavailable, check_inputs
 
 CHECKPOINT_ENV = "BENCHMARK_BLEURT_CHECKPOINT"
 DEFAULT_CHECKPOINT = "test_checkpoint"  # bleurt/test_checkpoint, as run_eval_on_dart.sh
@@ -53,10 +53,7 @@ def corpus_score(
     scorer: BleurtScorer, hypotheses: Sequence[str], references: Sequence[str]
 ) -> float:
     """The number DART's `print_scores.py` prints: the mean BLEURT over inputs."""
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    if not hypotheses:
-        raise ValueError("no hypotheses to score")
+    hypotheses, _ = check_inputs(hypotheses, [[ref] for ref in references])
     scores = scorer.scorer.score(references=list(references), candidates=list(hypotheses))
     if len(scores) != len(hypotheses):
         raise RuntimeError(f"bleurt returned {len(scores)} scores for {len(hypotheses)} inputs")

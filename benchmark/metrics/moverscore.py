@@ -49,7 +49,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.metrics.inputs import MetricUnavailable, last_hidden_states, load_local_encoder
+from benchmark.metrics.inputs import (
+    MetricUnavailable,
+    check_inputs,
+    last_hidden_states,
+    load_local_encoder,
+)
 
 MODEL_ENV = "BENCHMARK_MOVERSCORE_MODEL"
 DEFAULT_MODEL = "distilbert-base-uncased"  # moverscore_v2 1.0.3 `model_name`
@@ -123,15 +128,14 @@ def transport_score(
     # moverscore_v2 also zeroes the embeddings of dropped tokens; a bin of zero mass carries no
     # flow, so its distances never reach the score and that step is left out here
     states = torch.cat([ref_states, hyp_states])
-    weights = [*ref_weights, *hyp_weights]
     states = states / (states.norm(dim=-1, keepdim=True) + 1e-30)
     squared = (states * states).sum(dim=-1, keepdim=True)
     # |x|^2 + |y|^2 - 2 x.y in float32, clamped and rooted, as moverscore's batched_cdist_l2
     distance = torch.addmm(squared.T, states, states.T, alpha=-2).add_(squared)
     distance = distance.clamp_min_(1e-30).sqrt_().double().numpy()
     split = len(ref_weights)
-    first = np.zeros(len(weights))
-    second = np.zeros(len(weights))
+    first = np.zeros(len(states))
+    second = np.zeros(len(states))
     first[:split] = ref_weights
     second[split:] = hyp_weights
     first = first / (first.sum() + 1e-30)
@@ -145,10 +149,7 @@ def sentence_scores(
     scorer: MoverScorer, hypotheses: Sequence[str], references: Sequence[str]
 ) -> list[float]:
     """One MoverScore per input: hypothesis i against reference i (DART passes reference 0)."""
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    if not hypotheses:
-        raise ValueError("no hypotheses to score")
+    hypotheses, _ = check_inputs(hypotheses, [[ref] for ref in references])
     hyp_idf, ref_idf = idf_table(scorer, hypotheses), idf_table(scorer, references)
     table = scorer.embed([*hypotheses, *references])
     return [
