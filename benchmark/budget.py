@@ -10,9 +10,11 @@ from typing import Any
 
 import torch
 
-from benchmark.methods import count_parameters
+from benchmark import paper
+from benchmark.errors import UnsupportedModelError
+from benchmark.methods import METHODS
+from benchmark.methods.base import count_parameters
 from benchmark.models import ByteTokenizer, LoadedModel, load_model
-from benchmark.registry import METHODS
 
 # GPT-2 architecture facts (Radford et al. 2019; the HF configs), for counting without a download
 GPT2_SHAPES = {
@@ -20,29 +22,6 @@ GPT2_SHAPES = {
     "gpt2-medium": dict(n_layer=24, n_embd=1024, n_head=16),
     "gpt2-large": dict(n_layer=36, n_embd=1280, n_head=20),
 }
-
-# method variants the paper reports, with the options that define them
-PAPER_VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
-    ("FT-FULL", "finetune", {}),
-    ("FT-TOP2", "ft-top2", {}),
-    ("ADAPTER(3%)", "adapter", {"adapter_pct": 3.0}),
-    ("ADAPTER(0.1%)", "adapter", {"adapter_pct": 0.1}),
-    ("PREFIX (P=5)", "prefix", {"prefix_len": 5}),
-    ("PREFIX (P=10)", "prefix", {"prefix_len": 10}),
-    ("EMB-10", "embedding-only", {"prefix_len": 10}),
-    ("INFIX-10", "infix", {"prefix_len": 10}),
-]
-
-
-# XSUM rows (ACL Table 3): the paper prints "2%" and "0.1%" without the lengths; P=100 is its XSUM
-# setting (ACL Table 6) and gives ~1.8% with three prefix groups; P=5 gives ~0.09% (setup.md §3)
-SEQ2SEQ_VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
-    ("FT-FULL", "finetune", {}),
-    ("FT-TOP2", "ft-top2", {}),
-    ("ADAPTER(3%)", "adapter", {"adapter_pct": 3.0}),
-    ("PREFIX (P=100)", "prefix", {"prefix_len": 100}),
-    ("PREFIX (P=5)", "prefix", {"prefix_len": 5}),
-]
 
 
 def shape_only(name: str) -> LoadedModel:
@@ -70,17 +49,30 @@ def shape_only(name: str) -> LoadedModel:
     return LoadedModel(name, model, ByteTokenizer(), 50256, 50256, 50256, provenance="shape only")
 
 
+def budget_rows(family: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, method, options): the paper's rows for this model family, then every registered
+    method the paper has no row for, at its default options (e.g. LoRA)."""
+    rows = paper.SEQ2SEQ_BUDGET_ROWS if family == "encoder-decoder" else paper.BUDGET_ROWS
+    listed = [(label, method, options) for label, (method, options) in rows.items()]
+    in_paper = {method for method, _ in paper.ROWS.values()}
+    return listed + [(name, name, {}) for name in METHODS.names() if name not in in_paper]
+
+
 def parameter_table(model: str) -> list[dict[str, Any]]:
-    """One row per paper method variant that the model's family supports."""
+    """One row per method variant (`budget_rows`) that the model's family supports."""
     rows = []
     shape = model in GPT2_SHAPES or model == "bart-large"
     probe = shape_only(model) if shape else load_model(model)
-    variants = SEQ2SEQ_VARIANTS if probe.family == "encoder-decoder" else PAPER_VARIANTS
-    for label, method, options in variants:
+    for label, method, options in budget_rows(probe.family):
         loaded = shape_only(model) if shape else load_model(model)
         spec = METHODS.get(method)
         torch.manual_seed(0)
-        adapted = spec.build(loaded, spec.make_config(options))
+        try:
+            adapted = spec.build(loaded, spec.make_config(options))
+        except UnsupportedModelError:
+            if method != label:  # a paper row must build; a method outside the paper may refuse
+                raise
+            continue
         lm = loaded.num_parameters
         trainable = count_parameters(adapted.trainable_parameters())
         adapted.finalize()

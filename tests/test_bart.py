@@ -12,23 +12,21 @@ import dataclasses
 import pytest
 import torch
 
-from benchmark import seq2seq
-from benchmark.decode import XSUM_DECODE, beam_batch, decode, greedy_batch, left_pad
+from benchmark.decode import beam_batch, decode, greedy_batch
+from benchmark.errors import UnsupportedModelError
+from benchmark.layout import collate, encode_pair, encode_prompt, left_pad
 from benchmark.lm import flatten_cache, flatten_key_values
-from benchmark.methods.blocks import UnsupportedModelError
+from benchmark.methods import seq2seq
 from benchmark.methods.finetune import FinetuneConfig, Finetuned
 from benchmark.methods.prefix import PrefixConfig, PrefixTuned, Seq2SeqPrefixTuned
 from benchmark.models import ByteTokenizer, load_model
-from benchmark.train import (
-    TrainConfig,
-    collate,
-    encode_pair,
-    encode_prompt,
-    reduce_loss,
-    sequence_losses,
-)
+from benchmark.paper import XSUM_DECODE as XSUM_SETTINGS
+from benchmark.spec import DecodeConfig
+from benchmark.train import reduce_loss, sequence_losses
 
-from .test_decode import SOURCES, reference_greedy
+from .helpers import LIMITS, SOURCES, reference_greedy
+
+XSUM_DECODE = DecodeConfig(**XSUM_SETTINGS)
 
 TARGETS = ["Aromi is a coffee shop.", "Bibimbap House is by Clare Hall.", "X."]
 P = 4
@@ -51,7 +49,7 @@ def strong_prefix(loaded, **options) -> Seq2SeqPrefixTuned:
 
 
 def batch(loaded, sources=SOURCES, targets=TARGETS):
-    pairs = [encode_pair(loaded, s, t, TrainConfig()) for s, t in zip(sources, targets)]
+    pairs = [encode_pair(loaded, s, t, *LIMITS) for s, t in zip(sources, targets)]
     return collate(pairs, loaded.pad_id)  # right-padded (B, T) ids, mask, labels
 
 
@@ -221,7 +219,7 @@ def test_real_word_init_gives_each_group_the_words_key_values(bart):
     """R18 on BART: P = the words' token count; with the flat variant the decoder and cross groups
     equal transformers' own cache of BART run on the words (source = target = the words) and the
     encoder group equals the encoder layers' key/value projections of their inputs."""
-    words = bart.tokenizer.encode(" summarize", add_special_tokens=False)
+    words = bart.tokenizer.encode(" summarize")
     torch.manual_seed(0)
     flat = Seq2SeqPrefixTuned(bart, PrefixConfig(init_text="summarize", reparam="flat"))
     assert flat.prefix_len == len(words) and flat.method_info()["init_mse"] == 0.0
@@ -349,7 +347,7 @@ def test_stored_prefixes_reload(bart, tmp_path):
 def test_bart_large_offline_is_a_clear_error(monkeypatch, tmp_path):
     import huggingface_hub.constants
 
-    from benchmark.models import ModelLoadError
+    from benchmark.errors import ModelLoadError
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))

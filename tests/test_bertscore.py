@@ -10,7 +10,7 @@ from tokenizers.pre_tokenizers import ByteLevel
 from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
 
 from benchmark.metrics import bertscore
-from benchmark.metrics.webnlg import dart_provenance, normalize_dart, score_dart
+from benchmark.metrics.dart import dart_provenance, normalize_dart, score_dart
 
 LAYER = 2  # of 3: the scorer must truncate, not take the last layer
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.metrics import bleurt
-from benchmark.metrics.webnlg import dart_provenance, normalize_dart, score_dart
+from benchmark.metrics.dart import dart_provenance, normalize_dart, score_dart
 
 STAND_IN = """
 CALLS = []

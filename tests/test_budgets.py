@@ -15,17 +15,19 @@ def medium():
 
 
 def test_lm_size(medium):
-    assert medium["FT-FULL"]["lm_params"] == 354_823_168  # GPT-2 medium with tied embeddings
+    assert medium["fine-tune"]["lm_params"] == 354_823_168  # GPT-2 medium with tied embeddings
 
 
 def test_prefix_stores_the_papers_250k(medium):
-    assert medium["PREFIX (P=5)"]["stored_params"] == 245_760  # 5 x 24 x 2 x 1024 (ACL fn 7)
-    assert medium["PREFIX (P=10)"]["stored_params"] == 491_520  # DART's "500K"
-    assert round(medium["PREFIX (P=5)"]["stored_pct"], 3) == 0.069
-    assert medium["PREFIX (P=5)"]["trainable_params"] > 20 * 245_760  # the MLP trains, is not kept
+    assert medium["prefix-0.1% (P=5)"]["stored_params"] == 245_760  # 5 x 24 x 2 x 1024 (ACL fn 7)
+    assert medium["prefix-0.1% (P=10)"]["stored_params"] == 491_520  # DART's "500K"
+    assert round(medium["prefix-0.1% (P=5)"]["stored_pct"], 3) == 0.069
+    assert (
+        medium["prefix-0.1% (P=5)"]["trainable_params"] > 20 * 245_760
+    )  # the MLP trains, is not kept
 
 
-@pytest.mark.parametrize("variant, target", [("ADAPTER(3%)", 3.0), ("ADAPTER(0.1%)", 0.1)])
+@pytest.mark.parametrize("variant, target", [("adapter-3%", 3.0), ("adapter-0.1%", 0.1)])
 def test_adapter_budgets_within_ten_percent(medium, variant, target):
     assert abs(medium[variant]["trainable_pct"] - target) <= 0.1 * target
     assert medium[variant]["stored_params"] == medium[variant]["trainable_params"]
@@ -40,4 +42,4 @@ def test_adapter_widths_match_the_notes():
 
 def test_ft_top2_counts_the_tied_embeddings(medium):
     # R19: top 2 blocks + ln_f + wte = 76.7M (21.6%) in the anchor with top_layers=2
-    assert 76.0e6 < medium["FT-TOP2"]["trainable_params"] < 77.5e6
+    assert 76.0e6 < medium["ft-top2"]["trainable_params"] < 77.5e6

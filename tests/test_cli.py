@@ -102,7 +102,7 @@ def test_missing_data_dir_says_how_to_fix(capsys, monkeypatch):
 def test_nan_loss_fails_the_run_keeps_earlier_rows_and_exits_nonzero(
     e2e_dir, tmp_path, monkeypatch, capsys
 ):
-    import benchmark.runner as runner
+    import benchmark.run.execute as runner
     from benchmark.train import TrainingDiverged
 
     results = tmp_path / "results"
@@ -127,11 +127,11 @@ def test_nan_loss_fails_the_run_keeps_earlier_rows_and_exits_nonzero(
 
 
 def test_method_options_reach_the_runs_and_unknown_ones_are_refused(capsys, tmp_path):
-    from benchmark.cli import apply_options
-    from benchmark.grids import adhoc_grid
+    from benchmark.cli.run import apply_to_runs
+    from benchmark.experiments.recipes import adhoc_runs
 
-    specs = adhoc_grid("smoke", ["finetune", "prefix"], ["e2e"], [50], [0], [0], None)
-    changed = apply_options(specs, {"prefix_len": 7, "init_text": None})
+    specs = adhoc_runs("smoke", ["finetune", "prefix"], ["e2e"], [50], [0], [0], None)
+    changed = apply_to_runs(specs, [("method", "prefix_len", "7"), ("method", "init_text", "null")])
     assert changed[0].method_options == {}  # finetune has no prefix_len
     assert changed[1].method_options == {"init_text": None, "prefix_len": 7}
     assert changed[1].config_hash != specs[1].config_hash

@@ -22,7 +22,7 @@ from benchmark.data.dart import (
     load_dart_pairs,
     read_dart_file,
 )
-from benchmark.data.errors import DataFileError, FetchError
+from benchmark.errors import DataFileError, FetchError
 
 REPO = Path(__file__).resolve().parents[1]
 

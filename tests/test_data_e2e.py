@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.data import training_pairs
+from benchmark.data import resolve_data_dir, training_pairs
 from benchmark.data.e2e import (
     E2E_EXPECTED_MRS,
     E2E_EXPECTED_PAIRS,
@@ -24,10 +24,9 @@ from benchmark.data.e2e import (
     linearize_mr,
     load_e2e,
     load_e2e_pairs,
-    resolve_data_dir,
 )
-from benchmark.data.errors import DataDirError, DataError, DataFileError, FetchError
 from benchmark.data.fetch import fetch_e2e, git_blob_sha1
+from benchmark.errors import DataDirError, DataError, DataFileError, FetchError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from benchmark.data import training_pairs
-from benchmark.data.errors import DataFileError
 from benchmark.data.webnlg import (
     WEBNLG_EXPECTED_EXAMPLES,
     WEBNLG_EXPECTED_GOOD_LEX,
@@ -29,6 +28,7 @@ from benchmark.data.webnlg import (
     webnlg_seen_mask,
     webnlg_test_categories,
 )
+from benchmark.errors import DataFileError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -128,8 +128,8 @@ def test_seen_mask(data_dir: Path) -> None:
 def test_a_limited_run_scores_half_seen_half_unseen_spread_over_categories(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from benchmark.data import DATASETS
     from benchmark.data.webnlg import webnlg_eval_indices
-    from benchmark.registry import DATASETS
 
     mask, categories = webnlg_seen_mask(data_dir), webnlg_test_categories(data_dir)
     picked = webnlg_eval_indices(data_dir, 100)

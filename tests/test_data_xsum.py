@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.data.errors import DataFileError
 from benchmark.data.xsum import (
     articles_path,
     content_hash,
@@ -23,6 +22,7 @@ from benchmark.data.xsum import (
     read_bbc_topics,
     xsum_split_ids,
 )
+from benchmark.errors import DataFileError
 
 REPO = Path(__file__).resolve().parents[1]
 URLS = Path(__file__).resolve().parent / "fixtures" / "xsum_urls_sample.txt"

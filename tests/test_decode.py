@@ -9,21 +9,17 @@ import pytest
 import torch
 
 from benchmark.decode import (
-    DecodeConfig,
     beam_batch,
     decode,
     greedy_batch,
     repeated_ngram_tokens,
 )
+from benchmark.layout import encode_prompt
 from benchmark.methods.finetune import FinetuneConfig, Finetuned
 from benchmark.methods.prefix import PrefixConfig, PrefixTuned
-from benchmark.train import encode_prompt
+from benchmark.spec import DecodeConfig
 
-SOURCES = [
-    "name : Aromi | Type : coffee shop",
-    "name : Bibimbap House | food : Chinese | area : riverside | near : Clare Hall",
-    "name : X",
-]
+from .helpers import SOURCES, reference_greedy
 
 
 def strong_prefix(loaded) -> PrefixTuned:
@@ -34,23 +30,6 @@ def strong_prefix(loaded) -> PrefixTuned:
         prefix.flat.mul_(3.0)
     prefix.finalize()
     return prefix.eval()
-
-
-def reference_greedy(adapted, loaded, prompt: list[int], max_new: int) -> list[int]:
-    """No cache reuse: every step is a full forward of prompt + generated tokens."""
-    tokens = list(prompt)
-    out = []
-    for _ in range(max_new):
-        x = torch.tensor([tokens])
-        with torch.no_grad():
-            logits = adapted(x, torch.ones_like(x))[0, -1].clone()
-        logits[loaded.banned_ids] = -float("inf")
-        nxt = int(logits.argmax())
-        if nxt == loaded.eos_id:
-            break
-        out.append(nxt)
-        tokens.append(nxt)
-    return out
 
 
 def test_batched_greedy_equals_full_forward_loop_and_uses_the_prefix(tiny):

@@ -13,7 +13,7 @@ import math
 import pytest
 
 from benchmark.cli import main
-from benchmark.registry import GRIDS
+from benchmark.experiments import GRIDS
 
 
 def _rows(path):
@@ -32,14 +32,14 @@ def test_every_grid_has_a_smoke_test():
 
 
 E2E_GRIDS = [
-    ("table1", ["fine-tune", "ft-top2", "adapter-3%", "adapter-0.1%", "prefix-0.1%"]),
+    ("table2", ["fine-tune", "ft-top2", "adapter-3%", "adapter-0.1%", "prefix-0.1%"]),
     ("intrinsic", ["prefix", "emb-1", "infix-1"]),  # smoke: one of each method
     ("init", ["init-random", "init-table-to-text"]),  # smoke: random and one word
     ("prefix-length", ["prefix-len-1", "prefix-len-5"]),
     ("data-efficiency", ["fine-tune", "prefix", "fine-tune", "prefix"]),
 ]  # fmt: skip
 XSUM_GRIDS = [
-    ("table2", ["fine-tune", "prefix-2%", "prefix-0.1%"]),
+    ("table3", ["fine-tune", "prefix-2%", "prefix-0.1%"]),
     ("extrapolation", ["fine-tune", "prefix", "fine-tune", "prefix"]),
 ]
 

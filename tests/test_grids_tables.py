@@ -8,8 +8,10 @@ import json
 import pytest
 
 from benchmark.cli import main
-from benchmark.grids import SCALES
-from benchmark.registry import GRIDS, METHODS, MODELS
+from benchmark.experiments import GRIDS
+from benchmark.experiments.recipes import SCALES
+from benchmark.methods import METHODS
+from benchmark.models import MODELS
 from benchmark.report.tables import TABLES, build_table
 
 
@@ -44,8 +46,8 @@ def test_lowdata_paper_scale_is_the_papers_protocol():
     )
 
 
-def test_table1_paper_scale_uses_table6_settings():
-    specs = {(s.dataset, s.label): s for s in GRIDS.get("table1").build("paper", None)}
+def test_table2_paper_scale_uses_table6_settings():
+    specs = {(s.dataset, s.label): s for s in GRIDS.get("table2").build("paper", None)}
     prefix = specs[("e2e", "prefix-0.1%")]
     assert (prefix.train.lr, prefix.train.batch_size) == (8e-5, 10)
     assert prefix.train.max_steps == 4207 * 5  # 5 epochs of 42,061 pairs at batch 10
@@ -55,12 +57,12 @@ def test_table1_paper_scale_uses_table6_settings():
 
 
 def test_summarisation_grids_use_the_papers_settings():
-    table2 = {s.label: s for s in GRIDS.get("table2").build("paper", None)}
-    prefix = table2["prefix-2%"]
+    table3 = {s.label: s for s in GRIDS.get("table3").build("paper", None)}
+    prefix = table3["prefix-2%"]
     assert (prefix.train.lr, prefix.train.batch_size) == (5e-5, 14)  # ACL Table 6 XSUM
     assert prefix.train.max_steps == 30 * -(-204_045 // 14)
     assert prefix.method_options == {"prefix_len": 100, "mid_dim": 800}
-    assert table2["prefix-0.1%"].method_options["prefix_len"] == 5
+    assert table3["prefix-0.1%"].method_options["prefix_len"] == 5
     assert (prefix.train.max_source_tokens, prefix.train.max_target_tokens) == (512, 60)
     assert (prefix.decode.num_beams, prefix.decode.length_penalty) == (6, 0.8)  # paper §5.3
     extrapolation = {
@@ -116,7 +118,7 @@ def test_tables_show_paper_ours_and_difference(tmp_path):
         {**base, "scale": "smoke", "variant": "fine-tune", "bleu": "1.0", "nist": "0.1",
          "meteor": "0.0", "rouge_l": "1", "cider": "0.01"},
     ]  # fmt: skip
-    _write(tmp_path / "table1.csv", rows)
+    _write(tmp_path / "table2.csv", rows)
     spec = next(t for t in TABLES if t.name == "table2_e2e")
     frame, caption = build_table(spec, tmp_path, "ACL2021")
     adapter = frame[(frame["method"] == "adapter-0.1%") & (frame["metric"] == "bleu")].iloc[0]
@@ -153,7 +155,7 @@ def test_readme_block_is_regenerated_from_results(tmp_path):
 
     base = {"dataset": "e2e", "model": "smollm2-135m", "status": "ok", "scale": "quick"}
     metrics = {"bleu": "60.0", "nist": "7.0", "meteor": "40", "rouge_l": "65", "cider": "1.5"}
-    _write(tmp_path / "table1.csv", [{**base, "method": "prefix", "variant": "prefix-0.1%",
+    _write(tmp_path / "table2.csv", [{**base, "method": "prefix", "variant": "prefix-0.1%",
                                       "train_size": "500", "steps": "100", "eval_size": "200",
                                       **metrics}])  # fmt: skip
     readme = tmp_path / "README.md"
@@ -171,11 +173,11 @@ def test_readme_block_is_regenerated_from_results(tmp_path):
 
 
 def test_quick_full_data_recipe_is_one_pass_over_its_sample():
-    table1 = GRIDS.get("table1").build("quick", None)
-    assert all(s.train_size == 500 and s.eval_limit == 100 for s in table1)
-    assert [(s.dataset, s.variant) for s in table1 if s.dataset != "e2e"] == [
+    table2 = GRIDS.get("table2").build("quick", None)
+    assert all(s.train_size == 500 and s.eval_limit == 100 for s in table2)
+    assert [(s.dataset, s.variant) for s in table2 if s.dataset != "e2e"] == [
         ("webnlg", "fine-tune"), ("webnlg", "prefix-0.1%")]  # fmt: skip
-    specs = {s.variant: s for s in table1 if s.dataset == "e2e"}
+    specs = {s.variant: s for s in table2 if s.dataset == "e2e"}
     steps = {v: s.train.for_training_set(500).max_steps for v, s in specs.items()}
     assert steps["fine-tune"] == 50 and steps["prefix-0.1%"] == 50  # batch 10 (ACL Table 6)
     assert steps["adapter-3%"] == 100  # batch 5
@@ -189,7 +191,7 @@ def test_quick_full_data_recipe_is_one_pass_over_its_sample():
 def test_quick_xsum_recipe_is_the_measured_one():
     # ~40 s a fine-tune step at batch 8 and ~4.5 s a beam-6 article here made the earlier quick
     # recipe ~35 min a run; the quick XSUM grids must stay inside the hour.
-    for grid in ("table2", "extrapolation"):
+    for grid in ("table3", "extrapolation"):
         for spec in GRIDS.get(grid).build("quick", None):
             assert (spec.train_size, spec.eval_limit) == (100, 50), spec.run_id
             assert spec.train.batch_size == 4 and spec.train.eval_every == 10
@@ -204,7 +206,7 @@ def test_reports_use_the_newest_row_of_a_redone_run(tmp_path):
            "model": "smollm2-135m", "status": "ok", "method": "prefix", "variant": "prefix-0.1%",
            "nist": "7", "meteor": "40", "rouge_l": "65", "cider": "1.5"}  # fmt: skip
     other_seed = {**row, "run_id": row["run_id"].replace("seed=0", "seed=1"), "bleu": "62.0"}
-    _write(tmp_path / "table1.csv", [{**row, "bleu": "10.0"}, {**row, "bleu": "60.0"}, other_seed])
+    _write(tmp_path / "table2.csv", [{**row, "bleu": "10.0"}, {**row, "bleu": "60.0"}, other_seed])
     spec = next(t for t in TABLES if t.name == "table2_e2e")
     frame, _ = build_table(spec, tmp_path, "ACL2021")
     prefix = frame[(frame["method"] == "prefix-0.1%") & (frame["metric"] == "bleu")].iloc[0]
@@ -219,9 +221,9 @@ def test_reports_use_the_newest_row_of_a_redone_run(tmp_path):
 
 
 def test_a_redone_run_marks_its_earlier_row_superseded(tmp_path):
-    from benchmark.runner import append_row, read_rows
+    from benchmark.run.store import append_row, read_rows
 
-    path = tmp_path / "table1.csv"
+    path = tmp_path / "table2.csv"
     run = {"run_id": "e2e/prefix/n=500/subset=0/seed=0", "scale": "quick", "model": "m"}
     append_row(path, {**run, "config_hash": "old", "status": "ok", "bleu": 10.0})
     append_row(path, {**run, "run_id": "e2e/other", "config_hash": "x", "status": "ok"})
@@ -235,8 +237,8 @@ def test_a_redone_run_marks_its_earlier_row_superseded(tmp_path):
 
 def test_rows_a_changed_recipe_no_longer_has_are_marked_superseded(tmp_path, capsys):
     from benchmark.cli import main
-    from benchmark.registry import GRIDS
-    from benchmark.runner import append_row, read_rows
+    from benchmark.experiments import GRIDS
+    from benchmark.run.store import append_row, read_rows
 
     specs = GRIDS.get("data-efficiency").build("smoke", None)
     path = tmp_path / "data-efficiency.csv"
@@ -259,7 +261,7 @@ def test_rows_a_changed_recipe_no_longer_has_are_marked_superseded(tmp_path, cap
     assert main([*argv, "--set", "mid_dim=8", "--dry-run"]) == 0  # options changed: a variant,
     assert "[stale]" not in capsys.readouterr().out  # not the grid's recipe, so nothing is stale
 
-    from benchmark.runner import retire_stale_rows
+    from benchmark.run.store import retire_stale_rows
 
     assert retire_stale_rows(path, specs) == 1
     rows = read_rows(path)

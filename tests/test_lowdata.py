@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 
 from benchmark.data import Example
-from benchmark.data.lowdata import (
-    LOWDATA_SEEDS,
-    LOWDATA_SIZES,
-    LOWDATA_SUBSETS,
+from benchmark.data.sampling import (
     lowdata_dev_size,
     sample_lowdata,
 )
+from benchmark.paper import LOWDATA_SEEDS, LOWDATA_SIZES, LOWDATA_SUBSETS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,7 +97,7 @@ def test_e2e_subsets_are_disjoint_and_pinned(
 
 
 def test_fractions_are_nested_and_keep_the_dev_split():
-    from benchmark.data.lowdata import LowDataSubset, fraction_size, take_fraction
+    from benchmark.data.sampling import LowDataSubset, fraction_size, take_fraction
 
     pairs = [Example(f"s{i}", (f"r{i}",)) for i in range(200)]
     pool = sample_lowdata(pairs, pairs, 100, subset=1)

@@ -12,11 +12,13 @@ import torch
 
 from benchmark.data import Example
 from benchmark.decode import greedy_batch
-from benchmark.methods.blocks import UnsupportedModelError
-from benchmark.registry import METHODS
-from benchmark.train import TrainConfig, collate, encode_pair, encode_prompt, sequence_losses, train
+from benchmark.errors import UnsupportedModelError
+from benchmark.layout import collate, encode_pair, encode_prompt
+from benchmark.methods import METHODS
+from benchmark.spec import TrainConfig
+from benchmark.train import sequence_losses, train
 
-from .test_decode import SOURCES, reference_greedy
+from .helpers import LIMITS, SOURCES, reference_greedy
 
 PAIRS = [
     Example("name : Aromi | Type : coffee shop", ("Aromi is a coffee shop.",)),
@@ -57,6 +59,7 @@ METHOD_ROWS = [
         ("encoder-decoder",),
     ),
     ("infix", {"prefix_len": 3, "mid_dim": 16}, lambda name, c: False, ("encoder-decoder",)),
+    ("lora", {"rank": 2}, lambda name, c: False, ()),
 ]
 
 
@@ -94,7 +97,7 @@ def test_method_trains_changes_what_it_should_and_decodes_with_its_change(
     }
     config = TrainConfig(max_steps=2, batch_size=3, lr=1e-2, warmup_steps=0)
     batch = collate(
-        [encode_pair(tiny, e.source, e.references[0], config) for e in PAIRS], tiny.pad_id
+        [encode_pair(tiny, e.source, e.references[0], *LIMITS) for e in PAIRS], tiny.pad_id
     )
 
     def loss() -> float:
@@ -141,9 +144,8 @@ def test_infix_is_seen_by_the_target_but_not_by_the_source():
     loaded = load_model("tiny-llama")
     torch.manual_seed(0)
     infix = InfixTuned(loaded, InfixConfig(prefix_len=2, mid_dim=8)).eval()
-    config = TrainConfig()
     ids, mask, labels = collate(
-        [encode_pair(loaded, PAIRS[0].source, PAIRS[0].references[0], config)], loaded.pad_id
+        [encode_pair(loaded, PAIRS[0].source, PAIRS[0].references[0], *LIMITS)], loaded.pad_id
     )
     source_len = len(loaded.tokenizer.encode(" " + PAIRS[0].source))
     source = ids[:, :source_len]

@@ -19,16 +19,18 @@ from sacrebleu.metrics import BLEU
 from benchmark.data.dart import load_dart
 from benchmark.data.webnlg import load_webnlg, webnlg_seen_mask
 from benchmark.metrics import java
-from benchmark.metrics.rouge import score_xsum, xsum_provenance
-from benchmark.metrics.webnlg import (
+from benchmark.metrics.dart import (
     DART_METRICS,
-    WEBNLG_METRICS,
     dart_provenance,
     dart_reference_streams,
     normalize_dart,
+    score_dart,
+)
+from benchmark.metrics.rouge import score_xsum, xsum_provenance
+from benchmark.metrics.webnlg import (
+    WEBNLG_METRICS,
     normalize_webnlg_hypothesis,
     normalize_webnlg_reference,
-    score_dart,
     score_webnlg,
     webnlg_provenance,
     webnlg_reference_streams,

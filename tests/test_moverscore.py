@@ -12,7 +12,7 @@ import torch
 from transformers import BertTokenizer, DistilBertConfig, DistilBertModel
 
 from benchmark.metrics import moverscore
-from benchmark.metrics.webnlg import dart_provenance, normalize_dart, score_dart
+from benchmark.metrics.dart import dart_provenance, normalize_dart, score_dart
 
 WORDS = ["the", "cat", "sat", "a", "dog", "ran", "on", "mat", "sit", "##ting", "big", "red", "."]
 

@@ -11,8 +11,10 @@ import torch
 
 peft = pytest.importorskip("peft", reason="peft is a test dependency (pip install -e .[test])")
 
+from benchmark.layout import collate, encode_pair  # noqa: E402
 from benchmark.methods.prefix import PrefixConfig, PrefixTuned  # noqa: E402
-from benchmark.train import TrainConfig, collate, encode_pair  # noqa: E402
+
+from .helpers import LIMITS  # noqa: E402
 
 
 def test_same_prefix_same_logits_as_peft(tiny):
@@ -33,10 +35,9 @@ def test_same_prefix_same_logits_as_peft(tiny):
         encoder.weight.copy_(ours.ejected)
     peft_model.eval()
 
-    config = TrainConfig()
     pairs = [
-        encode_pair(tiny, "name : Aromi | Type : coffee shop", "Aromi is a coffee shop.", config),
-        encode_pair(tiny, "name : X", "X.", config),
+        encode_pair(tiny, "name : Aromi | Type : coffee shop", "Aromi is a coffee shop.", *LIMITS),
+        encode_pair(tiny, "name : X", "X.", *LIMITS),
     ]
     ids, mask, _ = collate(pairs, tiny.pad_id)  # right padding: row 2 is padded
     with torch.no_grad():

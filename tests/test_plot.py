@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from benchmark.report.paper import load_reference_results
+from benchmark.paper import load_reference_results
 from benchmark.report.plot import (
     INIT_WORDS,
     ReportError,
@@ -354,9 +354,3 @@ def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
     _write_results(tmp_path / "prefix-length.csv", rows)
     with pytest.raises(ReportError, match=r"prefix-length\.csv lacks the column\(s\) ter$"):
         plot_all(tmp_path, tmp_path / "figures")
-
-
-def test_init_words_match_the_grid() -> None:
-    from benchmark.grids import INIT_WORDS as GRID_INIT_WORDS  # imports torch: only here
-
-    assert INIT_WORDS == GRID_INIT_WORDS

@@ -5,9 +5,13 @@ from __future__ import annotations
 import torch
 
 from benchmark.data import Example
+from benchmark.layout import collate, encode_pair
 from benchmark.lm import kv_geometry, split_flat_prefix
 from benchmark.methods.prefix import PrefixConfig, PrefixTuned
-from benchmark.train import TrainConfig, collate, encode_pair, sequence_losses, train
+from benchmark.spec import TrainConfig
+from benchmark.train import sequence_losses, train
+
+from .helpers import LIMITS
 
 PAIRS = [
     Example("name : Aromi | Type : coffee shop", ("Aromi is a coffee shop.",)),
@@ -49,7 +53,7 @@ def test_real_word_prefix_equals_running_the_words(tiny):
     prefix = PrefixTuned(tiny, PrefixConfig(reparam="flat", init_text=words))
     word_ids = tiny.tokenizer.encode(" " + words)
     assert prefix.prefix_len == len(word_ids)
-    ids, labels = encode_pair(tiny, PAIRS[0].source, PAIRS[0].references[0], TrainConfig())
+    ids, labels = encode_pair(tiny, PAIRS[0].source, PAIRS[0].references[0], *LIMITS)
     x = torch.tensor([ids])
     with_prefix = prefix(x, torch.ones_like(x))
     joined = torch.tensor([word_ids + ids])
@@ -70,8 +74,7 @@ def test_padded_batch_equals_examples_alone(tiny):
     """R10: right padding changes nothing for the real tokens."""
     torch.manual_seed(0)
     prefix = PrefixTuned(tiny, PrefixConfig(prefix_len=3, mid_dim=16))
-    config = TrainConfig()
-    pairs = [encode_pair(tiny, ex.source, ex.references[0], config) for ex in PAIRS]
+    pairs = [encode_pair(tiny, ex.source, ex.references[0], *LIMITS) for ex in PAIRS]
     ids, mask, labels = collate(pairs, tiny.pad_id)
     batch_sum, _ = sequence_losses(prefix(ids, mask), labels)
     for row, pair in enumerate(pairs):
@@ -89,7 +92,7 @@ def test_training_changes_only_the_prefix_and_ejection_keeps_logits(tiny):
     assert all(not p.requires_grad for p in tiny.model.parameters())
     config = TrainConfig(max_steps=10, batch_size=3, lr=1e-3, warmup_steps=0)
     everything = collate(
-        [encode_pair(tiny, e.source, e.references[0], config) for e in PAIRS], tiny.pad_id
+        [encode_pair(tiny, e.source, e.references[0], *LIMITS) for e in PAIRS], tiny.pad_id
     )
 
     def total_loss() -> float:
@@ -103,7 +106,7 @@ def test_training_changes_only_the_prefix_and_ejection_keeps_logits(tiny):
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert any(not torch.equal(a, b) for a, b in zip(mlp_before, prefix.mlp.parameters()))
 
-    ids, mask, _ = collate([encode_pair(tiny, PAIRS[2].source, "x", TrainConfig())], tiny.pad_id)
+    ids, mask, _ = collate([encode_pair(tiny, PAIRS[2].source, "x", *LIMITS)], tiny.pad_id)
     reparameterised = prefix(ids, mask)
     prefix.finalize()
     assert not hasattr(prefix, "mlp")

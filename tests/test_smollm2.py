@@ -55,10 +55,10 @@ def test_model_is_cached_within_a_process(smol):
 
 
 def test_prefix_greedy_decoding_matches_full_forward_loop(smol):
+    from benchmark.layout import encode_prompt
     from benchmark.methods.prefix import PrefixConfig, PrefixTuned
-    from benchmark.train import encode_prompt
 
-    from .test_decode import reference_greedy
+    from .helpers import reference_greedy
 
     torch.manual_seed(0)
     prefix = PrefixTuned(smol, PrefixConfig(reparam="flat", init_text="table-to-text:"))

@@ -6,17 +6,14 @@ import pytest
 import torch
 
 from benchmark.data import Example
+from benchmark.layout import IGNORE, encode_pair
 from benchmark.methods.finetune import FinetuneConfig, Finetuned
 from benchmark.methods.prefix import PrefixConfig, PrefixTuned
 from benchmark.models import load_model
-from benchmark.train import (
-    IGNORE,
-    TrainConfig,
-    TrainingDiverged,
-    encode_pair,
-    reduce_loss,
-    train,
-)
+from benchmark.spec import TrainConfig
+from benchmark.train import TrainingDiverged, reduce_loss, train
+
+from .helpers import LIMITS
 
 PAIRS = [
     Example("name : Aromi | Type : coffee shop", ("Aromi is a coffee shop.",)),
@@ -39,7 +36,7 @@ def test_same_seed_same_losses_other_seed_other_losses():
 
 def test_labels_cover_target_and_eos_only():
     loaded = load_model("tiny-gpt2")
-    ids, labels = encode_pair(loaded, "src", "tgt", TrainConfig())
+    ids, labels = encode_pair(loaded, "src", "tgt", *LIMITS)
     source_len = len(b" src")
     assert ids[source_len] == loaded.sep_id and ids[-1] == loaded.eos_id
     assert labels[: source_len + 1] == [IGNORE] * (source_len + 1)  # source and separator masked
@@ -75,7 +72,7 @@ def test_best_dev_checkpoint_is_restored():
 
     dev = [
         collate(
-            [encode_pair(loaded, e.source, e.references[0], config) for e in PAIRS[:2]],
+            [encode_pair(loaded, e.source, e.references[0], *LIMITS) for e in PAIRS[:2]],
             loaded.pad_id,
         )
     ]

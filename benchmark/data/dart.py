@@ -42,8 +42,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from benchmark.data import Example
-from benchmark.data.errors import DataFileError, FetchError
+from benchmark.data.dataset import DatasetSpec
 from benchmark.data.webnlg import split_mtriple
+from benchmark.errors import DataFileError, FetchError
 
 log = logging.getLogger(__name__)
 
@@ -274,3 +275,36 @@ def _entries(
     return tuple(
         (tuple(triples), tuple(text for text in texts if text.strip())) for triples, texts in raw
     )
+
+
+# ---- registry entry ---------------------------------------------------------------------------
+
+
+def _score(hyps: list[str], refs: list[list[str]], data_dir: Path, split: str) -> dict:
+    from benchmark.metrics.dart import score_dart
+
+    return score_dart(hyps, refs)
+
+
+def _provenance() -> dict[str, str]:
+    from benchmark.metrics.dart import dart_provenance
+
+    return dart_provenance()
+
+
+DATASET = DatasetSpec(
+    load=load_dart,
+    load_pairs=load_dart_pairs,
+    content_hash=content_hash,
+    version=f"dart-v1.1.1-{DART_VERSION}",
+    score=_score,
+    scorer_provenance=_provenance,
+    metrics=("bleu", "meteor", "ter", "moverscore", "bertscore", "bleurt"),
+    fetch=lambda dest: [fetch_dart(dest)],  # dev and test are in the offline copy; train is not
+)
+REGISTER = {
+    "dart": (
+        "DATASET",
+        "DART v1.1.1 (train needs `fetch`); BLEU METEOR TER (+ model metrics when installed)",
+    )
+}

@@ -26,13 +26,13 @@ import re
 from pathlib import Path
 
 from benchmark.data import Example
-from benchmark.data.errors import DataDirError, DataFileError
+from benchmark.data.dataset import DatasetSpec
+from benchmark.errors import DataFileError
 
 # Bump when the examples produced from the same files change (linearisation, grouping, order): every
 # result row records it, so numbers from different adapter versions are never silently mixed.
 E2E_VERSION = "1"  # 1: release v1.0.0 files, authors' linearisation (checked on dev + test)
 
-DATA_DIR_ENV = "BENCHMARK_DATA_DIR"
 
 E2E_SPLITS = {"train": "trainset.csv", "dev": "devset.csv", "test": "testset_w_refs.csv"}
 
@@ -70,30 +70,6 @@ _FIX_HINT = (
     "pass --data-dir or set BENCHMARK_DATA_DIR to a folder holding e2e/{name}; "
     "or run `python -m benchmark fetch e2e`"
 )
-
-
-def resolve_data_dir(flag: str | os.PathLike[str] | None) -> Path:
-    """The data directory: the `--data-dir` flag, else `$BENCHMARK_DATA_DIR`.
-
-    The directory holds one folder per dataset (`e2e/trainset.csv`, ...).
-
-    Raises:
-        DataDirError: neither is set, or the directory does not exist.
-    """
-    if flag is not None and str(flag) != "":
-        path, origin = Path(flag).expanduser(), "--data-dir"
-    elif os.environ.get(DATA_DIR_ENV):
-        path, origin = Path(os.environ[DATA_DIR_ENV]).expanduser(), DATA_DIR_ENV
-    else:
-        raise DataDirError(
-            "no data directory: pass --data-dir DIR or set BENCHMARK_DATA_DIR=DIR "
-            "(DIR holds e2e/trainset.csv, ...; `python -m benchmark fetch e2e` downloads it)"
-        )
-    if not path.is_dir():
-        raise DataDirError(
-            f"data directory {path} (from {origin}) does not exist or is not a folder"
-        )
-    return path
 
 
 def e2e_path(data_dir: str | os.PathLike[str], split: str) -> Path:
@@ -222,3 +198,42 @@ def _grouped(path: Path, split: str) -> tuple[Example, ...]:
         references.setdefault(mr, []).append(ref)
     sources = _sources(path, split)
     return tuple(Example(sources[mr], tuple(refs)) for mr, refs in references.items())
+
+
+# ---- registry entry ---------------------------------------------------------------------------
+
+
+def _score(hyps: list[str], refs: list[list[str]], data_dir: Path, split: str) -> dict:
+    from benchmark.metrics import score_e2e
+
+    return score_e2e(hyps, refs)
+
+
+def _provenance() -> dict[str, str]:
+    from benchmark.metrics import e2e_provenance
+
+    return e2e_provenance()
+
+
+def _fetch(dest: Path) -> list[Path]:
+    from benchmark.data.fetch import fetch_e2e
+
+    return list(fetch_e2e(dest).values())
+
+
+DATASET = DatasetSpec(
+    load=load_e2e,
+    load_pairs=load_e2e_pairs,
+    content_hash=content_hash,
+    version=f"e2e-original-v{E2E_VERSION}",
+    score=_score,
+    scorer_provenance=_provenance,
+    metrics=("bleu", "nist", "meteor", "rouge_l", "cider"),
+    fetch=_fetch,
+)
+REGISTER = {
+    "e2e": (
+        "DATASET",
+        "E2E NLG (Novikova et al. 2017), original release; BLEU NIST METEOR ROUGE-L CIDEr",
+    )
+}

@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from benchmark.data.e2e import E2E_GIT_BLOBS
-from benchmark.data.errors import FetchError
+from benchmark.errors import FetchError
 
 log = logging.getLogger(__name__)
 

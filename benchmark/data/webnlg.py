@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.data import Example
-from benchmark.data.errors import DataFileError
+from benchmark.data.dataset import DatasetSpec
+from benchmark.errors import DataFileError
 
 # Bump when the examples produced from the same files change (linearisation, filtering, order):
 # every result row records it.
@@ -294,3 +295,41 @@ def _sha256_prefix(data_dir: Path, split: str) -> str:
         digest.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+# ---- registry entry ---------------------------------------------------------------------------
+
+
+def _score(hyps: list[str], refs: list[list[str]], data_dir: Path, split: str) -> dict:
+    from benchmark.metrics.webnlg import score_webnlg
+
+    if split != "test":
+        raise ValueError("WebNLG is scored per seen/unseen category on the test split only")
+    mask = webnlg_seen_mask(data_dir)
+    # a limited run scored `webnlg_eval_indices(data_dir, N)` (half seen, half unseen)
+    seen = [mask[i] for i in webnlg_eval_indices(data_dir, len(hyps))]
+    return score_webnlg(hyps, refs, seen)
+
+
+def _provenance() -> dict[str, str]:
+    from benchmark.metrics.webnlg import webnlg_provenance
+
+    return webnlg_provenance()
+
+
+DATASET = DatasetSpec(
+    load=load_webnlg,
+    load_pairs=load_webnlg_pairs,
+    content_hash=content_hash,
+    version=f"webnlg2017-{WEBNLG_VERSION}",
+    score=_score,
+    scorer_provenance=_provenance,
+    metrics=tuple(f"{m}_{s}" for m in ("bleu", "meteor", "ter") for s in ("seen", "unseen", "all")),
+    eval_indices=webnlg_eval_indices,
+)
+REGISTER = {
+    "webnlg": (
+        "DATASET",
+        "WebNLG 2017 challenge XML; BLEU METEOR TER on seen / unseen / all categories",
+    )
+}

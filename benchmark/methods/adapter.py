@@ -16,10 +16,9 @@ import torch
 from torch import nn
 
 from benchmark.lm import hidden_size
-from benchmark.methods import AdaptedLM, MethodSpec
+from benchmark.methods.base import AdaptedLM, MethodSpec
 from benchmark.methods.blocks import encoder_blocks, transformer_blocks
 from benchmark.models import LoadedModel
-from benchmark.registry import METHODS
 
 
 @dataclass(frozen=True)
@@ -95,8 +94,10 @@ def _apply_adapter(adapter: Adapter):
     return hook
 
 
-METHODS.register(
-    "adapter",
-    MethodSpec(AdapterConfig, AdapterTuned),
-    "bottleneck adapter after each block (Lin et al. 2020), sized by --set adapter_pct=3|0.1",
-)
+SPEC = MethodSpec(AdapterConfig, AdapterTuned)
+REGISTER = {
+    "adapter": (
+        "SPEC",
+        "bottleneck adapter after each block (Lin et al. 2020), sized by --set adapter_pct=3|0.1",
+    )
+}

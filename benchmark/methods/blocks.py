@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-
-class UnsupportedModelError(ValueError):
-    """A method cannot be applied to this model family; the message says why."""
+from benchmark.errors import UnsupportedModelError
 
 
 def require_decoder_only(loaded, method: str, why: str) -> None:

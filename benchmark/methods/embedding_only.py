@@ -19,11 +19,10 @@ from torch import nn
 from transformers import DynamicCache
 
 from benchmark.lm import hidden_size, run_into_cache
-from benchmark.methods import AdaptedLM, MethodSpec
+from benchmark.methods.base import AdaptedLM, MethodSpec
 from benchmark.methods.blocks import require_decoder_only
 from benchmark.methods.prefix import fit_mlp
 from benchmark.models import LoadedModel
-from benchmark.registry import METHODS
 
 
 @dataclass(frozen=True)
@@ -120,8 +119,10 @@ class EmbeddingOnly(AdaptedLM):
         }
 
 
-METHODS.register(
-    "embedding-only",
-    MethodSpec(EmbeddingOnlyConfig, EmbeddingOnly),
-    "EMB-k: k trainable input embeddings only, run through the frozen LM (paper §7.2)",
-)
+SPEC = MethodSpec(EmbeddingOnlyConfig, EmbeddingOnly)
+REGISTER = {
+    "embedding-only": (
+        "SPEC",
+        "EMB-k: k trainable input embeddings only, run through the frozen LM (paper §7.2)",
+    )
+}

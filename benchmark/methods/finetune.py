@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.methods import AdaptedLM, MethodSpec
+from benchmark.methods.base import AdaptedLM, MethodSpec
 from benchmark.models import LoadedModel
-from benchmark.registry import METHODS
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,5 @@ class Finetuned(AdaptedLM):
         return {"loss_reduction": self.loss_reduction, "lm_dropout": self.config.lm_dropout}
 
 
-METHODS.register(
-    "finetune",
-    MethodSpec(FinetuneConfig, Finetuned),
-    "full fine-tuning: all LM parameters train (paper FT-FULL)",
-)
+SPEC = MethodSpec(FinetuneConfig, Finetuned)
+REGISTER = {"finetune": ("SPEC", "full fine-tuning: all LM parameters train (paper FT-FULL)")}

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.methods import MethodSpec
+from benchmark.methods.base import MethodSpec
 from benchmark.methods.blocks import final_norms, transformer_blocks
 from benchmark.methods.finetune import Finetuned
 from benchmark.models import LoadedModel
-from benchmark.registry import METHODS
 
 
 @dataclass(frozen=True)
@@ -55,8 +54,10 @@ class TopLayersTuned(Finetuned):
         return {**super().method_info(), "top_blocks": self.config.top_layers}
 
 
-METHODS.register(
-    "ft-top2",
-    MethodSpec(TopLayersConfig, TopLayersTuned),
-    "fine-tune only the top 2 blocks + final norm + (tied) token embeddings (paper FT-TOP2)",
-)
+SPEC = MethodSpec(TopLayersConfig, TopLayersTuned)
+REGISTER = {
+    "ft-top2": (
+        "SPEC",
+        "fine-tune only the top 2 blocks + final norm + (tied) token embeddings (paper FT-TOP2)",
+    )
+}

@@ -29,10 +29,9 @@ from benchmark.lm import (
     run_into_cache,
     split_flat_prefix,
 )
-from benchmark.methods import AdaptedLM, DecodeState, MethodSpec
+from benchmark.methods.base import AdaptedLM, DecodeState, MethodSpec
 from benchmark.methods.blocks import require_decoder_only
 from benchmark.models import LoadedModel
-from benchmark.registry import METHODS
 
 
 @dataclass(frozen=True)
@@ -183,8 +182,10 @@ class InfixTuned(AdaptedLM):
         return {"prefix_len": self.config.prefix_len, "loss_reduction": self.loss_reduction}
 
 
-METHODS.register(
-    "infix",
-    MethodSpec(InfixConfig, InfixTuned),
-    "INFIX-k: trainable activations between source and target, [x; infix; y] (paper §7.3)",
-)
+SPEC = MethodSpec(InfixConfig, InfixTuned)
+REGISTER = {
+    "infix": (
+        "SPEC",
+        "INFIX-k: trainable activations between source and target, [x; infix; y] (paper §7.3)",
+    )
+}

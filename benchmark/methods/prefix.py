@@ -5,7 +5,7 @@ Decoder-only LMs (`PrefixTuned`): one prefix, fed through the key/value cache, p
 P as in the paper's GPT-2 (R8). Encoder-decoder LMs (`Seq2SeqPrefixTuned`, BART): three independent
 prefixes, for the encoder self-attention, the decoder self-attention and the decoder
 cross-attention, each with its own embedding and MLP (anchor `seq2seq/prefixTuning.py`, A.6, R11),
-put in front of the keys/values inside the attention (benchmark/seq2seq.py), so BART's positions
+put in front of the keys/values inside the attention (benchmark/methods/seq2seq.py), so BART's positions
 are not shifted (R9).
 
     python -m benchmark run --method prefix --dataset e2e --train-size 50 --scale smoke
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from benchmark import seq2seq
 from benchmark.lm import (
     KVGeometry,
     cache_from_layers,
@@ -30,9 +29,9 @@ from benchmark.lm import (
     run_into_cache,
     split_flat_prefix,
 )
-from benchmark.methods import AdaptedLM, MethodSpec
+from benchmark.methods import seq2seq
+from benchmark.methods.base import AdaptedLM, MethodSpec
 from benchmark.models import LoadedModel
-from benchmark.registry import METHODS
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +266,7 @@ class Seq2SeqPrefixTuned(AdaptedLM):
         init_ids = None
         self.prefix_len = config.prefix_len
         if config.init_text:  # P = the token count of the words, read with a leading space (R18)
-            init_ids = loaded.tokenizer.encode(" " + config.init_text, add_special_tokens=False)
+            init_ids = loaded.tokenizer.encode(" " + config.init_text)
             self.prefix_len = len(init_ids)
         self.init_mse: float | None = None
         for p in self.lm.parameters():
@@ -392,8 +391,10 @@ def build_prefix(loaded: LoadedModel, config: PrefixConfig) -> AdaptedLM:
     return PrefixTuned(loaded, config)
 
 
-METHODS.register(
-    "prefix",
-    MethodSpec(PrefixConfig, build_prefix),
-    "prefix-tuning: per-layer key/value prefix, MLP reparameterisation ejected after training",
-)
+SPEC = MethodSpec(PrefixConfig, build_prefix)
+REGISTER = {
+    "prefix": (
+        "SPEC",
+        "prefix-tuning: per-layer key/value prefix, MLP reparameterisation ejected after training",
+    )
+}

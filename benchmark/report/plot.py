@@ -39,8 +39,9 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from benchmark.errors import ReportError
+from benchmark.paper import DISPLAY, INIT_WORDS, init_label, load_reference_results
 from benchmark.report import latest_finished
-from benchmark.report.paper import load_reference_results
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +59,12 @@ METRICS = {
     "ter": ("TER", "fraction, lower is better"),  # WebNLG/DART TER is printed as a fraction
 }
 METHOD_ORDER = ("finetune", "prefix")  # drawn first, in these colours; other methods follow
-METHOD_LABELS = {"finetune": "Fine-tune", "prefix": "Prefix"}
+METHOD_LABELS = {m: DISPLAY[m] for m in METHOD_ORDER}
 DODGE = 0.08  # offset between lines sharing an x, in x steps, so that error bars do not overlap
 
-# Copy of benchmark.grids.INIT_WORDS (paper Figure 5 order), which cannot be imported here because
-# benchmark.grids imports torch; tests/test_plot.py keeps the two equal.
-INIT_WORDS = (
-    "active", "elephant", "summarize", "table-to-text:", "banana", "beautiful", "divide", "keep",
-)  # fmt: skip
-INIT_RANDOM = "init-random"
-# Variant -> tick label; grids.init_grid strips a trailing ':' from the variant (file-system safe).
-INIT_TICKS = {INIT_RANDOM: "random", **{"init-" + word.rstrip(":"): word for word in INIT_WORDS}}
+INIT_RANDOM = init_label(None)
+# run label -> tick label, in the paper's Figure 5 order
+INIT_TICKS = {INIT_RANDOM: "random", **{init_label(word): word for word in INIT_WORDS}}
 
 # What the paper says about each figure (it gives no per-point values: setup.md §10).
 PREFIX_LENGTH_PAPER = (
@@ -87,10 +83,6 @@ XSUM_LOWDATA_PAPER = (
     "paper (§6.3): prefix-tuning outperforms fine-tuning in low data, the gap narrowing as data "
     "grows"
 )
-
-
-class ReportError(RuntimeError):
-    """A results CSV cannot be turned into a figure; the message says what to run or fix."""
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.paper import DEFAULT_PAPER_VERSION, load_reference_results
 from benchmark.report import latest_finished
-from benchmark.report.paper import DEFAULT_PAPER_VERSION, load_reference_results
 
 NOT_RUN = "not run"
 
@@ -68,7 +68,7 @@ TABLES: tuple[TableSpec, ...] = (
         "table2_e2e",
         "Table-to-text, E2E test (ACL Table 2 / v1 Table 1)",
         TABLE_TO_TEXT,
-        "table1",
+        "table2",
         "gpt2-medium",
         TABLE_TO_TEXT_ROWS,
         E2E_COLUMNS,
@@ -77,7 +77,7 @@ TABLES: tuple[TableSpec, ...] = (
         "table2_webnlg",
         "Table-to-text, WebNLG 2017 test, seen / unseen / all (ACL Table 2 / v1 Table 1)",
         TABLE_TO_TEXT,
-        "table1",
+        "table2",
         "gpt2-medium",
         TABLE_TO_TEXT_ROWS,
         tuple(
@@ -90,7 +90,7 @@ TABLES: tuple[TableSpec, ...] = (
         "table2_dart",
         "Table-to-text, DART test (ACL Table 2 / v1 Table 1)",
         TABLE_TO_TEXT,
-        "table1",
+        "table2",
         "gpt2-medium",
         TABLE_TO_TEXT_ROWS,
         tuple(
@@ -102,7 +102,7 @@ TABLES: tuple[TableSpec, ...] = (
         "table3_xsum",
         "Summarisation, XSUM test (ACL Table 3 / v1 Table 2)",
         {"ACL2021": "ACL2021 Table 3", "arXiv-v1": "arXiv-v1 Table 2"},
-        "table2",
+        "table3",
         "bart-large",
         (("fine-tune", "fine-tune"), ("prefix-2%", "prefix-2%"), ("prefix-0.1%", "prefix-0.1%")),
         tuple(

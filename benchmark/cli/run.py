@@ -1,0 +1,173 @@
+"""`python -m benchmark run`: a named grid, or ad-hoc runs, resumably; one CSV row per run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmark.errors import ConfigError
+
+SET_HELP = """\
+override a setting of every run, typed and checked before anything loads; repeatable.
+SECTION is train, decode, eval or method (a bare FIELD=VALUE is a method option):
+  --set train.max_steps=10 --set train.lr=1e-4 --set train.max_source_tokens=1024
+  --set decode.num_beams=1 --set eval.limit=20 --set method.mid_dim=800 --set init_text=null
+Fields: the dataclasses in benchmark/spec.py (TrainConfig, DecodeConfig) and each method's config
+(benchmark/methods/<method>.py). Overrides are recorded in the row and its config hash."""
+
+
+def _csv_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in _csv_list(text)]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from err
+
+
+def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
+    from benchmark.experiments.recipes import SCALES
+
+    run = sub.add_parser(
+        "run",
+        help="run a grid (or an ad-hoc list of runs) and append rows to results/<grid>.csv",
+        description="Run a named grid, or ad-hoc runs from --method/--dataset/--train-size lists. "
+        "Each finished run appends one row to results/<grid>.csv and keeps its outputs under "
+        "results/runs/; finished runs are skipped on re-run.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--grid", help="named grid (see `ls grids`), e.g. lowdata, table2")
+    run.add_argument(
+        "--scale",
+        choices=SCALES,
+        default="quick",
+        help="paper: the full protocol; quick: a reduced recipe, each grid within an hour on 2 "
+        "CPU cores (lowdata ~24 min); smoke: tiny model, seconds (default: quick)",
+    )
+    run.add_argument("--model", help="override the scale's model (see `ls models`)")
+    run.add_argument("--method", type=_csv_list, help="ad-hoc: comma-separated methods")
+    run.add_argument("--dataset", type=_csv_list, default=["e2e"], help="ad-hoc: datasets (e2e)")
+    run.add_argument("--train-size", type=_int_list, help="ad-hoc: training sizes, e.g. 50,100")
+    run.add_argument("--seed", type=_int_list, default=[0], help="ad-hoc: training seeds (0)")
+    run.add_argument("--subset", type=_int_list, default=[0], help="ad-hoc: low-data subsets (0)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help=SET_HELP,
+    )
+    run.add_argument(
+        "--prefix-len",
+        type=int,
+        help="= --set prefix_len=N --set init_text=null (prefix/infix/embedding length, random init)",
+    )
+    run.add_argument("--adapter-pct", type=float, help="= --set adapter_pct=X (e.g. 3 or 0.1)")
+    run.add_argument("--num-beams", type=int, help="= --set decode.num_beams=N (1 = greedy)")
+    run.add_argument(
+        "--max-source-tokens",
+        type=int,
+        help="= --set train.max_source_tokens=N (training and decoding; XSUM 512 as the paper "
+        "§5.3, 1024 as the authors' code)",
+    )
+    run.add_argument("--data-dir", help="dataset root (default: $BENCHMARK_DATA_DIR)")
+    run.add_argument("--results-dir", default="results", help="where CSVs go (default: results)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="list the runs and whether each is done"
+    )
+    return run
+
+
+def overrides(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """--set items and the shortcut flags, as (section, field, raw value)."""
+    from benchmark.spec import parse_override
+
+    items = [parse_override(item) for item in args.overrides]
+    if args.prefix_len is not None:
+        items += [("method", "prefix_len", str(args.prefix_len)), ("method", "init_text", "null")]
+    if args.adapter_pct is not None:
+        items.append(("method", "adapter_pct", str(args.adapter_pct)))
+    if args.num_beams is not None:
+        items.append(("decode", "num_beams", str(args.num_beams)))
+    if args.max_source_tokens is not None:
+        items.append(("train", "max_source_tokens", str(args.max_source_tokens)))
+    return items
+
+
+def apply_to_runs(specs: list, items: list[tuple[str, str, str]]) -> list:
+    """Every run with the overrides applied; a method option no run's method has is an error."""
+    from benchmark.methods import METHODS
+    from benchmark.spec import apply_overrides, field_types
+
+    out, used = [], set()
+    for spec in specs:
+        config_cls = METHODS.get(spec.method).config_cls
+        known = field_types(config_cls)
+        used |= {name for section, name, _ in items if section == "method" and name in known}
+        out.append(apply_overrides(spec, items, config_cls))
+    unused = sorted({name for section, name, _ in items if section == "method"} - used)
+    if unused:
+        methods = sorted({s.method for s in specs})
+        raise ConfigError(f"option(s) {unused} apply to none of the methods {methods}")
+    # the method configs validate their own values (e.g. prefix_len >= 1), before any model loads
+    for spec in out:
+        METHODS.get(spec.method).make_config(spec.method_options)
+    return out
+
+
+def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.data import DATASETS, resolve_data_dir
+    from benchmark.experiments import GRIDS
+    from benchmark.experiments.recipes import adhoc_runs
+    from benchmark.methods import METHODS
+    from benchmark.models import MODELS
+    from benchmark.run.grid import run_specs
+
+    if bool(args.grid) == bool(args.method):
+        parser.error("give either --grid NAME or --method LIST (with --train-size)")
+    if args.model:
+        MODELS.entry(args.model)  # fail early, with near matches
+    grid_specs: list = []  # the named grid as it stands, before any option changes it
+    if args.grid:
+        name = GRIDS.resolve(args.grid)
+        if name != args.grid:
+            print(f"note: grid {args.grid!r} is now called {name!r} (ACL numbering)")
+        specs = grid_specs = GRIDS.get(name).build(args.scale, args.model)
+    else:
+        if not args.train_size:
+            parser.error("--method needs --train-size, e.g. --train-size 50,100")
+        if any(size < 1 for size in args.train_size):
+            parser.error("--train-size must be >= 1 (the full-data grids train on whole splits)")
+        for name in args.method:
+            METHODS.entry(name)
+        for name in args.dataset:
+            DATASETS.entry(name)
+        specs = adhoc_runs(
+            args.scale,
+            args.method,
+            args.dataset,
+            args.train_size,
+            args.seed,
+            args.subset,
+            args.model,
+        )
+    specs = apply_to_runs(specs, overrides(args))
+    results_dir = Path(args.results_dir)
+    # a named grid no option changed is its whole current recipe: rows of runs it no longer has
+    # (a recipe change renamed them) are marked superseded, so reports never mix recipes
+    complete = bool(args.grid) and specs == grid_specs
+    if args.dry_run:
+        return run_specs(specs, Path("."), results_dir, dry_run=True, complete_grid=complete)
+    data_dir = resolve_data_dir(args.data_dir)
+    failed = run_specs(specs, data_dir, results_dir, complete_grid=complete)
+    if failed:
+        print(f"error: {failed} run(s) failed; see the status/error columns", file=sys.stderr)
+        return 1
+    return 0

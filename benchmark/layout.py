@@ -1,0 +1,60 @@
+"""The token layout of a row, shared by the trainer and the decoder.
+
+Training rows are ``encode(" " + source) + [sep] + encode(" " + target) + [eos]`` with labels on the
+target and eos only (the paper's ``' ' + src + ' ' + bos + ' ' + tgt + ' ' + eos``, R23); prompts
+are ``encode(" " + source) + [sep]`` (anchor run_generation.py). Plain ints in, tensors out; no
+configs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from benchmark.models import LoadedModel
+
+IGNORE = -100  # label of positions that are not scored (cross_entropy's ignore_index)
+
+
+def encode_pair(
+    loaded: LoadedModel, source: str, target: str, max_source_tokens: int, max_target_tokens: int
+) -> tuple[list[int], list[int]]:
+    """(ids, labels) of one training row; labels are IGNORE on the source and the separator."""
+    src = loaded.tokenizer.encode(" " + source)[:max_source_tokens]
+    tgt = loaded.tokenizer.encode(" " + target)[:max_target_tokens]
+    ids = src + [loaded.sep_id] + tgt + [loaded.eos_id]
+    labels = [IGNORE] * (len(src) + 1) + tgt + [loaded.eos_id]
+    return ids, labels
+
+
+def encode_prompt(loaded: LoadedModel, source: str, max_source_tokens: int = 256) -> list[int]:
+    """The test-time prompt `" " + source, sep`."""
+    return loaded.tokenizer.encode(" " + source)[:max_source_tokens] + [loaded.sep_id]
+
+
+def collate(
+    pairs: list[tuple[list[int], list[int]]], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-pad to the longest: (input_ids, attention_mask, labels), each (B, T); pads get IGNORE."""
+    width = max(len(ids) for ids, _ in pairs)
+    ids = torch.full((len(pairs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(pairs), width), dtype=torch.long)
+    labels = torch.full((len(pairs), width), IGNORE, dtype=torch.long)
+    for row, (seq, lab) in enumerate(pairs):
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+        labels[row, : len(lab)] = torch.tensor(lab)
+    return ids, mask, labels
+
+
+def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-pad prompts to the longest: (input_ids, attention_mask), each (B, T)."""
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, p in enumerate(prompts):
+        ids[row, width - len(p) :] = torch.tensor(p)
+        mask[row, width - len(p) :] = 1
+    return ids, mask

@@ -1,0 +1,183 @@
+"""The interface every method implements: `AdaptedLM` (what trains, the key/value prefix, what is
+stored), `DecodeState` and `MethodSpec` (a config class and a builder).
+
+The interface is a decoder-only one (rows ``[source; sep; target; eos]``); for an encoder-decoder
+LM the base class routes `forward`, `prefill` and `step` through `benchmark.methods.seq2seq`, which
+cuts each row at its separator, so finetune, ft-top2 and adapter need no code of their own for BART
+and prefix-tuning only supplies `attention_prefix`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+
+from benchmark.errors import ConfigError, UnsupportedModelError
+from benchmark.lm import lm_call, positions_from_mask
+from benchmark.methods import seq2seq
+from benchmark.models import LoadedModel
+
+
+@dataclass
+class DecodeState:
+    """What incremental decoding carries from step to step (rows = batch x beams)."""
+
+    cache: DynamicCache
+    attention_mask: torch.Tensor  # (rows, everything in the cache); 1 = attend
+    next_position: torch.Tensor  # (rows,) position id of the next token
+
+    def repeat_interleave(self, times: int) -> None:
+        self.cache.batch_repeat_interleave(times)
+        self.attention_mask = self.attention_mask.repeat_interleave(times, 0)
+        self.next_position = self.next_position.repeat_interleave(times, 0)
+
+    def select(self, rows: torch.Tensor) -> None:
+        self.cache.reorder_cache(rows)
+        self.attention_mask = self.attention_mask[rows]
+        self.next_position = self.next_position[rows]
+
+
+class AdaptedLM(torch.nn.Module):
+    """An LM as a method changes it.
+
+    Subclasses decide which parameters train (`requires_grad`), may supply a key/value prefix
+    through `past` (decoder-only) or `attention_prefix` (encoder-decoder), and say what is stored
+    after training (`stored_state`). The default decoder-only forward puts `past` in front of the
+    input with positions shifted by its length (R8) and an attention mask of ones over it (R10).
+    """
+
+    loss_reduction: str = "token_mean"  # "token_mean" or "sequence_sum" (per-sequence sum, R21)
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        super().__init__()
+        self.lm = loaded.model
+        self.layout: seq2seq.Seq2SeqLayout | None = None
+        if loaded.family == "encoder-decoder":
+            if type(self).past is not AdaptedLM.past:
+                # a decoder-only prefix would be silently dropped on the seq2seq path
+                raise UnsupportedModelError(
+                    f"{type(self).__name__} builds a decoder-only key/value prefix; "
+                    f"{loaded.name} is an encoder-decoder LM"
+                )
+            self.layout = seq2seq.Seq2SeqLayout.of(loaded)
+
+    # --- what a method may override -------------------------------------------------------------
+    def past(self, batch_size: int) -> DynamicCache | None:
+        """Key/value prefix for `batch_size` rows, or None. Built anew on every call (it mutates)."""
+        return None
+
+    def attention_prefix(self) -> seq2seq.AttentionPrefix | None:
+        """Encoder-decoder LMs: per-layer prefixes for the encoder self-, decoder self- and
+        cross-attention (each (1, H, P, head_dim)), or None."""
+        return None
+
+    def stored_state(self) -> dict[str, torch.Tensor]:
+        """Tensors that must be saved to reproduce the trained model (after `finalize`)."""
+        return {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
+
+    def finalize(self) -> None:
+        """Called once after training (e.g. the prefix MLP is ejected here)."""
+
+    def load_stored_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Put back what `stored_state` saved (after `finalize`), to decode without retraining.
+        This default covers methods whose stored state is their trainable parameters."""
+        self.finalize()
+        params = dict(self.named_parameters())
+        unknown = sorted(set(state) - set(params))
+        if unknown:
+            raise ValueError(f"stored tensors {unknown[:3]} do not belong to {type(self).__name__}")
+        with torch.no_grad():
+            for name, tensor in state.items():
+                if params[name].shape != tensor.shape:
+                    raise ValueError(f"stored {name} has shape {tuple(tensor.shape)}")
+                params[name].copy_(tensor)
+
+    def method_info(self) -> dict[str, Any]:
+        """Extra provenance for the results row."""
+        return {}
+
+    # --- shared machinery ---------------------------------------------------------------------
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        batch = input_ids.shape[0]
+        cache = self.past(batch)
+        past_len = cache.get_seq_length() if cache is not None else 0
+        if cache is None:
+            cache = DynamicCache()
+        ones = torch.ones(batch, past_len, dtype=attention_mask.dtype, device=attention_mask.device)
+        full_mask = torch.cat([ones, attention_mask], dim=1)
+        positions = positions_from_mask(attention_mask, past_len)
+        out = lm_call(
+            self.lm,
+            input_ids=input_ids,
+            attention_mask=full_mask,
+            position_ids=positions,
+            cache=cache,
+        )
+        return out.logits, cache, full_mask, positions
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits, (B, T, vocab), aligned with `input_ids`."""
+        if self.layout is not None:
+            return seq2seq.forward(
+                self.lm, self.layout, input_ids, attention_mask, self.attention_prefix()
+            )
+        return self._run(input_ids, attention_mask)[0]
+
+    def prefill(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, DecodeState | seq2seq.Seq2SeqDecodeState]:
+        """Run left-padded prompts; return the last position's logits (B, vocab) and the state."""
+        if self.layout is not None:
+            return seq2seq.prefill(
+                self.lm, self.layout, input_ids, attention_mask, self.attention_prefix()
+            )
+        logits, cache, full_mask, positions = self._run(input_ids, attention_mask)
+        return logits[:, -1], DecodeState(cache, full_mask, positions[:, -1] + 1)
+
+    def step(
+        self, tokens: torch.Tensor, state: DecodeState | seq2seq.Seq2SeqDecodeState
+    ) -> torch.Tensor:
+        """Feed one token per row (rows,), return next-token logits (rows, vocab); updates state."""
+        if isinstance(state, seq2seq.Seq2SeqDecodeState):
+            return seq2seq.step(self.lm, tokens, state)
+        ones = torch.ones(tokens.shape[0], 1, dtype=state.attention_mask.dtype)
+        state.attention_mask = torch.cat([state.attention_mask, ones], dim=1)
+        out = lm_call(
+            self.lm,
+            input_ids=tokens.view(-1, 1),
+            attention_mask=state.attention_mask,
+            position_ids=state.next_position.view(-1, 1),
+            cache=state.cache,
+        )
+        state.next_position = state.next_position + 1
+        return out.logits[:, -1]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered method: its config class and a builder `(loaded, config) -> AdaptedLM`."""
+
+    config_cls: type
+    build: Callable[[LoadedModel, Any], AdaptedLM]
+
+    def make_config(self, overrides: dict[str, Any] | None = None):
+        fields = {f.name for f in dataclasses.fields(self.config_cls)}
+        unknown = set(overrides or {}) - fields
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) {sorted(unknown)} for {self.config_cls.__name__}; "
+                f"known: {sorted(fields)}"
+            )
+        return self.config_cls(**(overrides or {}))
+
+
+def count_parameters(tensors) -> int:
+    return sum(t.numel() for t in {id(t): t for t in tensors}.values())
