@@ -51,7 +51,7 @@ def shape_only(name: str) -> LoadedModel:
 
 def budget_rows(family: str) -> list[tuple[str, str, dict[str, Any]]]:
     """(label, method, options): the paper's rows for this model family, then every registered
-    method the paper has no row for, at its default options (e.g. LoRA)."""
+    method the paper has no row for, at its default options."""
     rows = paper.SEQ2SEQ_BUDGET_ROWS if family == "encoder-decoder" else paper.BUDGET_ROWS
     listed = [(label, method, options) for label, (method, options) in rows.items()]
     in_paper = {method for method, _ in paper.ROWS.values()}

@@ -4,7 +4,7 @@ Entries are lazy: a name maps to ``"module:attribute"`` and the module is import
 listing names (``ls``, ``--help``) imports neither torch nor the module. A registry can also
 *discover* its entries: every module of a package that has a module-level literal ::
 
-    REGISTER = {"lora": ("SPEC", "LoRA (Hu et al. 2021) ...")}   # name -> (attribute, summary)
+    REGISTER = {"prefix": ("SPEC", "prefix-tuning ...")}   # name -> (attribute, summary)
 
 is read with `ast` (the module is not run) and its names become entries. So adding a method,
 dataset or experiment is one file in its package, and nothing else names it.

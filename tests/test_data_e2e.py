@@ -18,14 +18,13 @@ from benchmark.data import resolve_data_dir, training_pairs
 from benchmark.data.e2e import (
     E2E_EXPECTED_MRS,
     E2E_EXPECTED_PAIRS,
-    E2E_GIT_BLOBS,
     E2E_SPLITS,
     content_hash,
     linearize_mr,
     load_e2e,
     load_e2e_pairs,
 )
-from benchmark.data.fetch import fetch_e2e, git_blob_sha1
+from benchmark.data.fetch import E2E_GIT_BLOBS, fetch_e2e, git_blob_sha1
 from benchmark.errors import DataDirError, DataError, DataFileError, FetchError
 
 REPO = Path(__file__).resolve().parents[1]

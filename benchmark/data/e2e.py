@@ -41,14 +41,6 @@ E2E_SPLITS = {"train": "trainset.csv", "dev": "devset.csv", "test": "testset_w_r
 E2E_EXPECTED_PAIRS = {"train": 42_061, "dev": 4_672, "test": 4_693}
 E2E_EXPECTED_MRS = {"train": 4_862, "dev": 547, "test": 630}
 
-# git blob sha1 of the original files (tuetschek/e2e-dataset; trainset.csv from the v1.0.0 release
-# zip). Used by `benchmark.data.fetch` to verify a download byte for byte.
-E2E_GIT_BLOBS = {
-    "trainset.csv": "fa3a5e1124d2aa0d768881e38f8ee73e63d5880d",
-    "devset.csv": "c45950a0771c769d787a33fdf56439cb890005d7",
-    "testset_w_refs.csv": "86733864c96dc18cbaa5f18042356296ef679302",
-}
-
 # Attribute renaming of the authors' preprocessing, read off src1_valid.txt / src1_test.txt against
 # devset.csv / testset_w_refs.csv (every row of both agrees). Attributes not listed keep their name
 # (name, area, food, near, customer rating).

@@ -29,7 +29,9 @@ from benchmark.run.store import outputs_dir
 from benchmark.spec import RunSpec, spec_from_dict
 from benchmark.train import TrainingDiverged, seed_everything, train
 
-STORE_LIMIT = 50_000_000  # parameters stored when at most this many (prefixes, adapters, LoRA)
+STORE_LIMIT = (
+    50_000_000  # parameters stored when at most this many (prefixes, adapters, low-rank factors)
+)
 
 
 def evaluation_examples(spec: RunSpec, data_dir: Path) -> list:
@@ -176,7 +178,7 @@ def redecode(run_dir: Path, data_dir: Path, progress: bool | None = None) -> dic
     if not weights.is_file():
         raise FileNotFoundError(
             f"{weights} not found: runs store their parameters when they are at most "
-            f"{STORE_LIMIT // 1_000_000}M numbers (prefixes, adapters, LoRA); full fine-tunes "
+            f"{STORE_LIMIT // 1_000_000}M numbers (prefixes, adapters, low-rank factors); full fine-tunes "
             "are not kept"
         )
     spec = spec_from_dict(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["spec"])
