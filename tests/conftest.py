@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from .helpers import data_root, need_data
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def data_dir() -> Path | None:
-    candidate = Path(os.environ.get("BENCHMARK_DATA_DIR", REPO.parent / "shared" / "data"))
+    candidate = data_root()
     return candidate if (candidate / "e2e" / "trainset.csv").is_file() else None
 
 
@@ -31,7 +32,7 @@ def _no_cached_metric_models(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) 
 def e2e_dir() -> Path:
     found = data_dir()
     if found is None:
-        pytest.skip("E2E data not found: set BENCHMARK_DATA_DIR or put it in ../shared/data")
+        need_data(False, "E2E data not found: set BENCHMARK_DATA_DIR or put it in ../shared/data")
     return found
 
 
@@ -54,7 +55,9 @@ def xsum_fixture_dir(tmp_path_factory) -> Path:
 
     found = data_dir()
     if found is None or not (found / "xsum" / "test.jsonl").is_file():
-        pytest.skip("XSUM files not found: set BENCHMARK_DATA_DIR or put them in ../shared/data")
+        need_data(
+            False, "XSUM files not found: set BENCHMARK_DATA_DIR or put them in ../shared/data"
+        )
     root = tmp_path_factory.mktemp("xsum_data")
     (root / "xsum").mkdir()
     for name in (

@@ -7,7 +7,6 @@ them. The fetch tests serve a small JSON file through a file:// URL.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -24,15 +23,18 @@ from benchmark.data.dart import (
 )
 from benchmark.errors import DataFileError, FetchError
 
+from .helpers import data_root, need_data
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    env = os.environ.get("BENCHMARK_DATA_DIR")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
-    if not (path / "dart" / "dart-v1.1.1-full-test.xml").is_file():
-        pytest.skip(f"DART files not found under {path}/dart (set BENCHMARK_DATA_DIR)")
+    path = data_root()
+    need_data(
+        (path / "dart" / "dart-v1.1.1-full-test.xml").is_file(),
+        f"DART files not found under {path}/dart (set BENCHMARK_DATA_DIR)",
+    )
     return path
 
 

@@ -6,7 +6,6 @@ The fetch tests build a release zip from those files and fetch it through a file
 
 from __future__ import annotations
 
-import os
 import shutil
 import zipfile
 from collections import Counter
@@ -27,19 +26,18 @@ from benchmark.data.e2e import (
 from benchmark.data.fetch import E2E_GIT_BLOBS, fetch_e2e, git_blob_sha1
 from benchmark.errors import DataDirError, DataError, DataFileError, FetchError
 
+from .helpers import data_root, need_data
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _data_dir() -> Path:
-    env = os.environ.get("BENCHMARK_DATA_DIR")
-    return Path(env) if env else REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    path = _data_dir()
-    if not all((path / "e2e" / name).is_file() for name in E2E_SPLITS.values()):
-        pytest.skip(f"E2E files not found under {path}/e2e (set BENCHMARK_DATA_DIR)")
+    path = data_root()
+    need_data(
+        all((path / "e2e" / name).is_file() for name in E2E_SPLITS.values()),
+        f"E2E files not found under {path}/e2e (set BENCHMARK_DATA_DIR)",
+    )
     return path
 
 

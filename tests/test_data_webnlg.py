@@ -5,7 +5,6 @@ Reads the real challenge XML from $BENCHMARK_DATA_DIR, else <repo>/../shared/dat
 
 from __future__ import annotations
 
-import os
 import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -30,15 +29,18 @@ from benchmark.data.webnlg import (
 )
 from benchmark.errors import DataFileError
 
+from .helpers import data_root, need_data
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    env = os.environ.get("BENCHMARK_DATA_DIR")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
-    if not (path / "webnlg" / "test" / "testdata_with_lex.xml").is_file():
-        pytest.skip(f"WebNLG files not found under {path}/webnlg (set BENCHMARK_DATA_DIR)")
+    path = data_root()
+    need_data(
+        (path / "webnlg" / "test" / "testdata_with_lex.xml").is_file(),
+        f"WebNLG files not found under {path}/webnlg (set BENCHMARK_DATA_DIR)",
+    )
     return path
 
 

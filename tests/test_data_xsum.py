@@ -7,7 +7,6 @@ them. The BBC URL tests use the small fixture tests/fixtures/xsum_urls_sample.tx
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -24,16 +23,19 @@ from benchmark.data.xsum import (
 )
 from benchmark.errors import DataFileError
 
+from .helpers import data_root, need_data
+
 REPO = Path(__file__).resolve().parents[1]
 URLS = Path(__file__).resolve().parent / "fixtures" / "xsum_urls_sample.txt"
 
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    env = os.environ.get("BENCHMARK_DATA_DIR")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
-    if not (path / "xsum" / "test.jsonl").is_file():
-        pytest.skip(f"XSUM files not found under {path}/xsum (set BENCHMARK_DATA_DIR)")
+    path = data_root()
+    need_data(
+        (path / "xsum" / "test.jsonl").is_file(),
+        f"XSUM files not found under {path}/xsum (set BENCHMARK_DATA_DIR)",
+    )
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,8 @@ from benchmark.data.sampling import (
 )
 from benchmark.paper import LOWDATA_SEEDS, LOWDATA_SIZES, LOWDATA_SUBSETS
 
+from .helpers import data_root, need_data
+
 REPO = Path(__file__).resolve().parents[1]
 
 TRAIN = [Example(f"source {i}", (f"target {i}",)) for i in range(2_000)]
@@ -24,10 +25,11 @@ DEV = [Example(f"dev source {i}", (f"dev target {i}",)) for i in range(300)]
 def e2e_pairs() -> tuple[list[Example], list[Example]]:
     from benchmark.data.e2e import load_e2e_pairs
 
-    env = os.environ.get("BENCHMARK_DATA_DIR")
-    data_dir = Path(env) if env else REPO.parent / "shared" / "data"
-    if not (data_dir / "e2e" / "trainset.csv").is_file():
-        pytest.skip(f"E2E files not found under {data_dir}/e2e (set BENCHMARK_DATA_DIR)")
+    data_dir = data_root()
+    need_data(
+        (data_dir / "e2e" / "trainset.csv").is_file(),
+        f"E2E files not found under {data_dir}/e2e (set BENCHMARK_DATA_DIR)",
+    )
     return load_e2e_pairs(data_dir, "train"), load_e2e_pairs(data_dir, "dev")
 
 

@@ -9,7 +9,6 @@ are skipped without `java`.
 from __future__ import annotations
 
 import math
-import os
 import shutil
 from pathlib import Path
 
@@ -36,20 +35,23 @@ from benchmark.metrics.webnlg import (
     webnlg_reference_streams,
 )
 
+from .helpers import data_root, need_data
+
 REPO = Path(__file__).resolve().parents[1]
 HAS_JAVA = shutil.which("java") is not None
 
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    env = os.environ.get("BENCHMARK_DATA_DIR")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
+    path = data_root()
     needed = [
         path / "webnlg" / "eval_references" / "gold-all-cat-reference0.lex",
         path / "dart" / "eval_references" / "all-delex-reference0.lex",
     ]
-    if not all(p.is_file() for p in needed):
-        pytest.skip(f"WebNLG/DART reference files not found under {path} (set BENCHMARK_DATA_DIR)")
+    need_data(
+        all(p.is_file() for p in needed),
+        f"WebNLG/DART reference files not found under {path} (set BENCHMARK_DATA_DIR)",
+    )
     return path
 
 

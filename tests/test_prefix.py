@@ -116,14 +116,34 @@ def test_training_changes_only_the_prefix_and_ejection_keeps_logits(tiny):
     assert set(stored) == {"prefix"} and stored["prefix"].numel() == 3 * g.width
 
 
-def test_stored_prefix_reloads(tiny, tmp_path):
+def test_trained_stored_prefix_reloads_into_a_fresh_model(tiny, tmp_path):
+    """What is stored after training is the trained prefix (not its initial value), and loading it
+    into a differently seeded model reproduces the trained logits on a padded batch."""
     from safetensors.torch import load_file, save_file
 
+    config = PrefixConfig(prefix_len=2, mid_dim=8)
     torch.manual_seed(0)
-    prefix = PrefixTuned(tiny, PrefixConfig(prefix_len=2, mid_dim=8))
+    prefix = PrefixTuned(tiny, config)
+    with torch.no_grad():
+        initial = prefix.eval().prefix_tensor().clone()  # what finalize() would eject untrained
+    train_config = TrainConfig(max_steps=4, batch_size=3, lr=1e-2, warmup_steps=0)
+    train(prefix, tiny, PAIRS, PAIRS[:1], train_config, progress=False)
     prefix.finalize()
-    save_file(prefix.stored_state(), tmp_path / "p.safetensors")
-    again = PrefixTuned(tiny, PrefixConfig(prefix_len=2, mid_dim=8))
-    again.load_stored_state(load_file(tmp_path / "p.safetensors"))
-    x = torch.tensor([[1, 2, 3]])
-    assert torch.equal(again(x, torch.ones_like(x)), prefix(x, torch.ones_like(x)))
+    state = prefix.stored_state()
+    assert set(state) == {"prefix"} and state["prefix"].shape == initial.shape
+    assert not torch.allclose(state["prefix"], initial, atol=1e-4)
+    save_file(state, tmp_path / "p.safetensors")
+
+    pairs = [encode_pair(tiny, ex.source, ex.references[0], *LIMITS) for ex in PAIRS]
+    ids, mask, _ = collate(pairs, tiny.pad_id)
+    assert not mask.all()  # right-padded rows
+    with torch.no_grad():
+        trained = prefix.eval()(ids, mask)
+        torch.manual_seed(1)
+        fresh = PrefixTuned(tiny, config).eval()
+        unloaded = fresh(ids, mask)
+        fresh.load_stored_state(load_file(tmp_path / "p.safetensors"))
+        reloaded = fresh(ids, mask)
+    assert torch.allclose(reloaded, trained, atol=1e-6)
+    real = mask.bool()
+    assert not torch.allclose(unloaded[real], trained[real], atol=1e-3)

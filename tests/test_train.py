@@ -77,3 +77,27 @@ def test_best_dev_checkpoint_is_restored():
         )
     ]
     assert dev_loss(prefix, dev) == pytest.approx(best[1], abs=1e-5)
+
+
+def test_best_earlier_dev_checkpoint_is_restored(monkeypatch):
+    """The best dev loss comes at step 4 of 8: the parameters returned are exactly those of step
+    4, not the last step's (the restore branch actually runs)."""
+    loaded = load_model("tiny-gpt2")
+    torch.manual_seed(0)
+    prefix = PrefixTuned(loaded, PrefixConfig(prefix_len=2, mid_dim=8))
+    scripted = iter([1.0, 0.5, 2.0, 3.0])
+    snapshots = []
+
+    def scripted_dev_loss(adapted, batches):
+        snapshots.append([p.detach().clone() for p in adapted.trainable_parameters()])
+        return next(scripted)
+
+    monkeypatch.setattr("benchmark.train.dev_loss", scripted_dev_loss)
+    config = TrainConfig(max_steps=8, batch_size=2, lr=1e-2, warmup_steps=0, eval_every=2)
+    result = train(prefix, loaded, PAIRS, PAIRS[:2], config, progress=False)
+    assert result.dev_losses == [(2, 1.0), (4, 0.5), (6, 2.0), (8, 3.0)]
+    assert (result.best_step, result.steps, result.best_dev_loss) == (4, 8, 0.5)
+    after = [p.detach() for p in prefix.trainable_parameters()]
+    assert len(snapshots) == 4 and len(after) == len(snapshots[1])
+    assert all(torch.equal(p, best) for p, best in zip(after, snapshots[1]))
+    assert any(not torch.equal(p, last) for p, last in zip(after, snapshots[3]))

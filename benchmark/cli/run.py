@@ -144,7 +144,9 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if not args.train_size:
             parser.error("--method needs --train-size, e.g. --train-size 50,100")
         if any(size < 1 for size in args.train_size):
-            parser.error("--train-size must be >= 1 (the full-data grids train on whole splits)")
+            raise ConfigError(
+                "--train-size must be >= 1 (the full-data grids train on whole splits)"
+            )
         for name in args.method:
             METHODS.entry(name)
         for name in args.dataset:
