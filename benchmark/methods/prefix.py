@@ -130,8 +130,6 @@ class PrefixTuned(AdaptedLM):
         self.init_mse: float | None = None
         if init_ids is not None:
             self._init_from_tokens(init_ids)
-        with torch.no_grad():
-            self._initial = self.prefix_tensor().detach().clone()
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -184,7 +182,7 @@ class PrefixTuned(AdaptedLM):
     def stored_state(self) -> dict[str, torch.Tensor]:
         if self.ejected is None:
             raise RuntimeError("call finalize() (eject the prefix) before storing it")
-        return {"prefix": self._initial}
+        return {"prefix": self.ejected}
 
     def load_stored_state(self, state: dict[str, torch.Tensor]) -> None:
         expected = (self.prefix_len, self.geometry.width)
