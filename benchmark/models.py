@@ -217,7 +217,9 @@ def load_hub_bart(hub_id: str) -> LoadedModel:
             "--model tiny-bart (random weights)."
         ) from err
     config = model.config
-    bos = config.forced_bos_token_id if config.forced_bos_token_id is not None else tok.bos_token_id
+    # transformers 5 moves config.json's forced_bos_token_id into the generation config
+    forced = getattr(model.generation_config, "forced_bos_token_id", None)
+    bos = forced if forced is not None else tok.bos_token_id
     return LoadedModel(
         name=hub_id,
         model=model.eval(),

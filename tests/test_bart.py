@@ -18,8 +18,8 @@ from benchmark.layout import collate, encode_pair, encode_prompt, left_pad
 from benchmark.lm import flatten_cache, flatten_key_values
 from benchmark.methods import seq2seq
 from benchmark.methods.finetune import FinetuneConfig, Finetuned
-from benchmark.methods.prefix import PrefixConfig, PrefixTuned, Seq2SeqPrefixTuned
-from benchmark.models import ByteTokenizer, load_model
+from benchmark.methods.prefix import PrefixConfig, PrefixTuned, Seq2SeqPrefixTuned, build_prefix
+from benchmark.models import ByteTokenizer, HFTokenizer, LoadedModel, load_model
 from benchmark.paper import XSUM_DECODE as XSUM_SETTINGS
 from benchmark.spec import DecodeConfig
 from benchmark.train import reduce_loss, sequence_losses
@@ -367,3 +367,127 @@ def test_tiny_bart_maps_the_suites_layout():
     assert config.decoder_start_token_id == loaded.sep_id == ByteTokenizer.SEP
     assert (config.encoder_layers, config.decoder_layers, config.d_model) == (2, 2, 32)
     assert load_model("tiny-gpt2").family == "decoder"
+
+
+# --- a real transformers BART tokenizer (byte-level BPE), tiny, written here -----------------------
+BPE_MERGES = ["Ġ s", "Ġs u", "Ġsu m", "m a", "ma r", "i z", "iz e"]  # merges.txt lines, by rank
+
+
+def tiny_bart_tokenizer(folder):
+    """`transformers.BartTokenizer` over a 21-token vocabulary: BART's specials (<s>=0, <pad>=1,
+    </s>=2, <unk>=3, as in bart-large), the byte-level characters of "summarize" and a space (Ġ),
+    and merges that read " summarize" as Ġsum + mar + ize."""
+    import json
+
+    from transformers import BartTokenizer
+
+    tokens = [
+        "<s>",
+        "<pad>",
+        "</s>",
+        "<unk>",
+        *"Ġsumarize",
+        *(merge.replace(" ", "") for merge in BPE_MERGES),
+    ]
+    vocab = {token: index for index, token in enumerate([*dict.fromkeys(tokens), "<mask>"])}
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    merges = "".join(merge + "\n" for merge in BPE_MERGES)
+    (folder / "merges.txt").write_text("#version: 0.2\n" + merges, encoding="utf-8")
+    return BartTokenizer.from_pretrained(folder)
+
+
+def tiny_bart_for(tok):
+    """A random 2+2-layer BART over `tok`'s vocabulary, with bart-large's special ids."""
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    torch.manual_seed(0)
+    config = BartConfig(
+        vocab_size=len(tok),
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.eos_token_id,  # BART's </s>
+    )
+    return BartForConditionalGeneration(config).eval()
+
+
+def bart_with_real_tokenizer(tok) -> LoadedModel:
+    """`tiny_bart_for(tok)` with its ids filled as `load_hub_bart` fills bart-large's."""
+    return LoadedModel(
+        name="tiny-bart-real-tokenizer",
+        model=tiny_bart_for(tok),
+        tokenizer=HFTokenizer(tok),
+        eos_id=tok.eos_token_id,
+        sep_id=tok.eos_token_id,  # the decoder start
+        pad_id=tok.pad_token_id,
+        source_affixes=((tok.bos_token_id,), (tok.eos_token_id,)),
+        decoder_prompt=(tok.bos_token_id,),  # bart-large's forced_bos_token_id, <s>
+    )
+
+
+def test_real_word_init_with_a_real_bart_tokenizer(tmp_path):
+    """The init text goes through the real transformers tokenizer class via `HFTokenizer` (which
+    once crashed on an `add_special_tokens` keyword): no <s>/</s> around the words, P = their token
+    count, and the prefixed BART runs on a row of that tokenizer."""
+    tok = tiny_bart_tokenizer(tmp_path)
+    words = HFTokenizer(tok).encode(" summarize")
+    assert tok.convert_ids_to_tokens(words) == ["Ġsum", "mar", "ize"]
+    assert not {tok.bos_token_id, tok.eos_token_id, tok.unk_token_id} & set(words)
+    assert tok.encode(" summarize") == [tok.bos_token_id, *words, tok.eos_token_id]  # raw adds them
+    assert HFTokenizer(tok).decode(words) == " summarize"
+
+    loaded = bart_with_real_tokenizer(tok)
+    torch.manual_seed(0)
+    prefix = build_prefix(loaded, PrefixConfig(init_text="summarize", mid_dim=8))
+    assert isinstance(prefix, Seq2SeqPrefixTuned)
+    assert prefix.prefix_len == len(words) == 3
+    assert all(g.embedding.num_embeddings == len(words) for g in prefix.groups.values())
+    assert prefix.init_mse is not None and prefix.init_mse >= 0
+
+    ids, mask, labels = collate([encode_pair(loaded, "summarize", "summarize", *LIMITS)], 1)
+    assert ids[0].tolist() == [*words, loaded.sep_id, *words, loaded.eos_id]
+    logits = prefix.eval()(ids, mask)
+    assert logits.shape == (1, ids.shape[1], len(tok))
+    seq_sum, counts = sequence_losses(logits, labels)
+    assert int(counts) == len(words) + 1 and torch.isfinite(seq_sum).all()
+
+
+def test_load_hub_bart_reads_a_folder_laid_out_as_bart_large(tmp_path):
+    """`load_hub_bart` on a local folder like facebook/bart-large's: a BART tokenizer and a
+    config.json with forced_bos_token_id and no generation_config.json. transformers 5 moves that
+    id from the model config into the generation config; the decoder prompt must still be it."""
+    import json
+
+    from benchmark.models import load_hub_bart
+
+    (tmp_path / "tokenizer").mkdir()
+    tok = tiny_bart_tokenizer(tmp_path / "tokenizer")
+    folder = tmp_path / "bart"
+    model = tiny_bart_for(tok)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    (folder / "generation_config.json").unlink(missing_ok=True)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    x = torch.tensor([[tok.bos_token_id, *HFTokenizer(tok).encode(" summarize"), tok.eos_token_id]])
+    with torch.no_grad():
+        saved_logits = model(input_ids=x, decoder_input_ids=x).logits
+    for forced in (tok.bos_token_id, tok.mask_token_id):  # bart-large's <s>; any other id
+        config["forced_bos_token_id"] = forced
+        (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        loaded = load_hub_bart(str(folder))
+        assert loaded.family == "encoder-decoder" and isinstance(loaded.tokenizer, HFTokenizer)
+        assert (loaded.eos_id, loaded.sep_id, loaded.pad_id) == (2, 2, 1)  # as bart-large's
+        assert loaded.source_affixes == ((tok.bos_token_id,), (tok.eos_token_id,))
+        assert loaded.decoder_prompt == (forced,)
+        assert loaded.tokenizer.encode(" summarize") == HFTokenizer(tok).encode(" summarize")
+        with torch.no_grad():
+            logits = loaded.model(input_ids=x, decoder_input_ids=x).logits
+        assert torch.equal(logits, saved_logits)  # the saved weights, not a fresh init

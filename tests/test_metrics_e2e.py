@@ -294,19 +294,51 @@ def test_ptb_tokenizer_lowercases_drops_punctuation_and_keeps_empty_lines():
 
 
 # --- METEOR (one jar start for all small cases) -------------------------------------------------
+METEOR_HYP = "the cat sat on the mat"
+METEOR_PARTIAL = "a cat lay on a mat"
+METEOR_SHORT = "the cat"
+METEOR_CASES = [  # (hypothesis, references)
+    (METEOR_HYP, [METEOR_HYP]),
+    (METEOR_HYP, [METEOR_PARTIAL]),
+    (METEOR_HYP, [METEOR_PARTIAL, METEOR_HYP]),
+    ("", [METEOR_PARTIAL]),
+    (METEOR_HYP, ["dog"]),
+    (METEOR_SHORT, [METEOR_HYP]),  # short hypothesis, long reference
+    (METEOR_HYP, [METEOR_SHORT]),  # the same pair swapped
+]
+
+
+@pytest.fixture(scope="module")
+def meteor_small() -> tuple[float, list[float]]:
+    """(corpus, per-case segment scores) of METEOR_CASES, from one run of the real jar."""
+    hyps = [hyp for hyp, _ in METEOR_CASES]
+    refs = [refs for _, refs in METEOR_CASES]
+    return coco.meteor(hyps, refs, shutil.which("java"))
+
+
 @needs_java
-def test_meteor_small_cases():
-    hyp = "the cat sat on the mat"
-    partial = "a cat lay on a mat"
-    hyps = [hyp, hyp, hyp, "", hyp]
-    refs = [[hyp], [partial], [partial, hyp], [partial], ["dog"]]
-    corpus, segments = coco.meteor(hyps, refs, shutil.which("java"))
-    identical, partial_only, with_match, empty, disjoint = segments
+def test_meteor_small_cases(meteor_small):
+    corpus, segments = meteor_small
+    identical, partial_only, with_match, empty, disjoint = segments[:5]
     assert 0.9 < identical <= 1.0
     assert 0 < partial_only < identical
     assert with_match == pytest.approx(identical)  # best reference wins
     assert empty == 0.0 and disjoint == 0.0  # an empty hypothesis is scored, not a crash
     assert 0 < corpus < 1
+
+
+@needs_java
+def test_meteor_tells_hypothesis_from_reference(meteor_small):
+    """METEOR is asymmetric, so a hypothesis/reference swap anywhere in the driver shows. With
+    METEOR 1.5's English weights (alpha 0.85, gamma 0.6, beta 0.2, function words weighted 0.25):
+    "the cat" against "the cat sat on the mat" has P = 1, R = 1/3, Fmean = PR / (0.85 P + 0.15 R)
+    = 0.3704 and one chunk of 2 matches, penalty 0.6 * (1/2) ** 0.2 = 0.5223, score 0.1769; the
+    swap has P = 1/3, R = 1, Fmean 0.7692, the same penalty, score 0.3674."""
+    _, segments = meteor_small
+    short_hypothesis, long_hypothesis = segments[5:]
+    assert round(short_hypothesis, 4) == 0.1769
+    assert round(long_hypothesis, 4) == 0.3674
+    assert long_hypothesis > 2 * short_hypothesis
 
 
 # --- robustness of the Java drivers -------------------------------------------------------------
