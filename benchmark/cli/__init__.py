@@ -19,10 +19,10 @@ import logging
 import sys
 
 from benchmark import __version__
-from benchmark.cli import decode, fetch, ls, params, plot, run, tables
+from benchmark.cli import decode, fetch, ls, params, plot, run, status, tables
 from benchmark.errors import BenchmarkError
 
-SUBCOMMANDS = (run, decode, plot, tables, params, ls, fetch)
+SUBCOMMANDS = (run, status, decode, plot, tables, params, ls, fetch)
 
 EPILOG = """\
 examples:

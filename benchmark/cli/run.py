@@ -32,6 +32,7 @@ def _int_list(text: str) -> list[int]:
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     from benchmark.experiments.recipes import SCALES
+    from benchmark.run.executors import EXECUTORS
 
     run = sub.add_parser(
         "run",
@@ -52,10 +53,10 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     )
     run.add_argument("--model", help="override the scale's model (see `ls models`)")
     run.add_argument("--method", type=_csv_list, help="ad-hoc: comma-separated methods")
-    run.add_argument("--dataset", type=_csv_list, default=["e2e"], help="ad-hoc: datasets (e2e)")
+    run.add_argument("--dataset", type=_csv_list, help="ad-hoc: datasets (default: e2e)")
     run.add_argument("--train-size", type=_int_list, help="ad-hoc: training sizes, e.g. 50,100")
-    run.add_argument("--seed", type=_int_list, default=[0], help="ad-hoc: training seeds (0)")
-    run.add_argument("--subset", type=_int_list, default=[0], help="ad-hoc: low-data subsets (0)")
+    run.add_argument("--seed", type=_int_list, help="ad-hoc: training seeds (default: 0)")
+    run.add_argument("--subset", type=_int_list, help="ad-hoc: low-data subsets (default: 0)")
     run.add_argument(
         "--set",
         dest="overrides",
@@ -78,9 +79,52 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         "§5.3, 1024 as the authors' code)",
     )
     run.add_argument("--data-dir", help="dataset root (default: $BENCHMARK_DATA_DIR)")
-    run.add_argument("--results-dir", default="results", help="where CSVs go (default: results)")
     run.add_argument(
-        "--dry-run", action="store_true", help="list the runs and whether each is done"
+        "--results-dir",
+        help="where CSVs and run folders go (default: the project's results/, whatever the "
+        "working directory; another folder reruns committed runs afresh)",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the runs and their state (done, running, failed, pending, stale); checks every "
+        "option and the results folder as a real run does",
+    )
+    run.add_argument(
+        "--retry-failed", action="store_true", help="also rerun runs whose last attempt failed"
+    )
+    where = run.add_argument_group("where runs execute")
+    where.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="local: this machine, one run after another (or --workers at once); "
+        "submitit-local: each run a local submitit job; slurm: each run a task of one Slurm job "
+        "array (default: local)",
+    )
+    where.add_argument("--workers", type=int, default=1, help="local executors: runs at once")
+    where.add_argument("--partition", help="slurm: partition (default: the cluster's)")
+    where.add_argument("--gpus-per-run", type=int, default=0, help="slurm: GPUs per task (0)")
+    where.add_argument("--cpus-per-run", type=int, help="slurm: CPUs per task (default 2)")
+    where.add_argument(
+        "--time",
+        type=int,
+        default=120,
+        help="slurm: minutes per task; a task killed at its limit "
+        "or preempted is requeued and starts its run again (default 120)",
+    )
+    where.add_argument("--max-parallel", type=int, help="slurm: tasks running at once")
+    where.add_argument(
+        "--slurm-setup",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="slurm: a shell line each task runs first (e.g. 'source .venv/bin/activate'); repeatable",
+    )
+    where.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="submitit executors: return once submitted; follow with `status`",
     )
     return run
 
@@ -122,54 +166,124 @@ def apply_to_runs(specs: list, items: list[tuple[str, str, str]]) -> list:
     return out
 
 
+ADHOC_ONLY = ("method", "dataset", "train_size", "seed", "subset")
+
+
+def check_executor_options(args: argparse.Namespace) -> None:
+    """Options of one executor given to another are refused, never ignored."""
+    if args.workers < 1:
+        raise ConfigError("--workers must be >= 1")
+    slurm_only = {
+        "--partition": args.partition is not None,
+        "--gpus-per-run": args.gpus_per_run != 0,
+        "--cpus-per-run": args.cpus_per_run is not None,
+        "--time": args.time != 120,
+        "--max-parallel": args.max_parallel is not None,
+        "--slurm-setup": bool(args.slurm_setup),
+    }
+    given = [flag for flag, set_ in slurm_only.items() if set_]
+    if given and args.executor != "slurm":
+        verb = "applies" if len(given) == 1 else "apply"
+        raise ConfigError(f"{', '.join(given)} {verb} only to --executor slurm")
+    if args.no_wait and args.executor == "local":
+        raise ConfigError("--no-wait applies to --executor submitit-local or slurm")
+    if args.executor == "slurm" and args.workers != 1:
+        raise ConfigError("--workers applies to local executors; on Slurm use --max-parallel")
+    for flag, value in (("--gpus-per-run", args.gpus_per_run), ("--time", args.time)):
+        if value < 0 or (flag == "--time" and value < 1):
+            raise ConfigError(f"{flag} must be >= {0 if flag == '--gpus-per-run' else 1}")
+
+
 def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from benchmark.data import DATASETS, resolve_data_dir
     from benchmark.experiments import GRIDS
     from benchmark.experiments.recipes import adhoc_runs
     from benchmark.methods import METHODS
     from benchmark.models import MODELS
+    from benchmark.paths import default_dir
+    from benchmark.run.executors import ExecutorOptions, launch
     from benchmark.run.grid import run_specs
+    from benchmark.run.store import check_results_dir
 
     if bool(args.grid) == bool(args.method):
-        parser.error("give either --grid NAME or --method LIST (with --train-size)")
+        raise ConfigError("give either --grid NAME or --method LIST (with --train-size)")
+    check_executor_options(args)
     if args.model:
         MODELS.entry(args.model)  # fail early, with near matches
     grid_specs: list = []  # the named grid as it stands, before any option changes it
     if args.grid:
+        given = [f"--{o.replace('_', '-')}" for o in ADHOC_ONLY if getattr(args, o) is not None]
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} select ad-hoc runs and do not apply to --grid (a grid has its "
+                "own sizes, subsets and seeds; `--dry-run` lists them); use --method ... instead"
+            )
         name = GRIDS.resolve(args.grid)
         if name != args.grid:
             print(f"note: grid {args.grid!r} is now called {name!r} (ACL numbering)")
         specs = grid_specs = GRIDS.get(name).build(args.scale, args.model)
     else:
         if not args.train_size:
-            parser.error("--method needs --train-size, e.g. --train-size 50,100")
+            raise ConfigError("--method needs --train-size, e.g. --train-size 50,100")
         if any(size < 1 for size in args.train_size):
             raise ConfigError(
                 "--train-size must be >= 1 (the full-data grids train on whole splits)"
             )
         for name in args.method:
             METHODS.entry(name)
-        for name in args.dataset:
+        datasets = args.dataset or ["e2e"]
+        for name in datasets:
             DATASETS.entry(name)
         specs = adhoc_runs(
             args.scale,
             args.method,
-            args.dataset,
+            datasets,
             args.train_size,
-            args.seed,
-            args.subset,
+            args.seed or [0],
+            args.subset or [0],
             args.model,
         )
     specs = apply_to_runs(specs, overrides(args))
-    results_dir = Path(args.results_dir)
+    committed = args.results_dir is None
+    results_dir = default_dir("results") if committed else Path(args.results_dir)
+    check_results_dir(results_dir)
     # a named grid no option changed is its whole current recipe: rows of runs it no longer has
     # (a recipe change renamed them) are marked superseded, so reports never mix recipes
     complete = bool(args.grid) and specs == grid_specs
     if args.dry_run:
-        return run_specs(specs, Path("."), results_dir, dry_run=True, complete_grid=complete)
+        run_specs(specs, Path("."), results_dir, dry_run=True, complete_grid=complete)
+        return 0
     data_dir = resolve_data_dir(args.data_dir)
-    failed = run_specs(specs, data_dir, results_dir, complete_grid=complete)
+    options = ExecutorOptions(
+        workers=args.workers,
+        partition=args.partition,
+        gpus_per_run=args.gpus_per_run,
+        cpus_per_run=args.cpus_per_run,
+        time_min=args.time,
+        max_parallel=args.max_parallel,
+        setup=tuple(args.slurm_setup),
+        wait=not args.no_wait,
+    )
+    if args.executor == "local" and args.workers == 1:
+        failed = run_specs(
+            specs,
+            data_dir,
+            results_dir,
+            complete_grid=complete,
+            retry_failed=args.retry_failed,
+            committed_note=committed and bool(args.grid),
+        )
+    else:
+        failed = launch(
+            args.executor,
+            specs,
+            data_dir,
+            results_dir,
+            options,
+            complete_grid=complete,
+            retry_failed=args.retry_failed,
+        )
     if failed:
-        print(f"error: {failed} run(s) failed; see the status/error columns", file=sys.stderr)
+        print(f"error: {failed} run(s) failed; `status` shows why", file=sys.stderr)
         return 1
     return 0

@@ -10,9 +10,13 @@ run's stored parameters (no training), which is how committed runs are checked a
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from benchmark.data import DATASETS
 from benchmark.data.sampling import training_data
 from benchmark.decode import DecodeResult, decode
+from benchmark.errors import ResultsError
 from benchmark.methods import METHODS
 from benchmark.methods.base import AdaptedLM, count_parameters
 from benchmark.models import LoadedModel, load_model
@@ -140,19 +145,7 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         scorer=dataset.scorer_provenance(),
     )
 
-    # outputs go to a scratch dir renamed into place, so a killed run leaves nothing half-written
-    final = outputs_dir(results_dir, spec)
-    scratch = final.with_name(final.name + ".partial")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    (scratch / "hypotheses.txt").write_text("\n".join(decoded.outputs) + "\n", encoding="utf-8")
-    (scratch / "sources.txt").write_text(
-        "\n".join(ex.source for ex in evaluation) + "\n", encoding="utf-8"
-    )
     references = [list(ex.references) for ex in evaluation]
-    dataset.write_references(scratch / "references.txt", references)
-    if stored_params <= STORE_LIMIT:  # full fine-tunes are not kept
-        save_file({k: v.contiguous() for k, v in stored.items()}, scratch / "trained.safetensors")
     run_info = {
         "spec": spec.resolved(),
         "train_indices": data.train_indices,
@@ -160,13 +153,85 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         "losses": result.losses,
         "dev_losses": result.dev_losses,
     }
-    (scratch / "run.json").write_text(json.dumps(run_info, indent=1, default=str), encoding="utf-8")
-    shutil.rmtree(final, ignore_errors=True)  # only a crashed earlier attempt of this same config
-    scratch.rename(final)
+    final = outputs_dir(results_dir, spec)
+    with writing(final) as scratch:
+        (scratch / "hypotheses.txt").write_text("\n".join(decoded.outputs) + "\n", encoding="utf-8")
+        (scratch / "sources.txt").write_text(
+            "\n".join(ex.source for ex in evaluation) + "\n", encoding="utf-8"
+        )
+        dataset.write_references(scratch / "references.txt", references)
+        if stored_params <= STORE_LIMIT:  # full fine-tunes are not kept
+            weights = scratch / "trained.safetensors"
+            save_file({k: v.contiguous() for k, v in stored.items()}, weights)
+            run_info["sha256"] = {weights.name: sha256_of(weights)}
+        run_info["sha256"] = {
+            **run_info.get("sha256", {}),
+            "hypotheses.txt": sha256_of(scratch / "hypotheses.txt"),
+        }
+        (scratch / "run.json").write_text(
+            json.dumps(run_info, indent=1, default=str), encoding="utf-8"
+        )
     row.update(
         status="ok", error="", outputs_dir=str(final.relative_to(results_dir)), finished_at=now()
     )
     return row
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def writing(final: Path) -> Iterator[Path]:
+    """A scratch folder of this process's own, renamed to `final` when the block ends: a killed
+    run leaves nothing half-written, a failed write (full or read-only disk) leaves no scratch
+    folder and is one error naming the path. The caller holds the run's claim, so scratch
+    folders of `final` left by earlier attempts are dead and removed."""
+    for old in final.parent.glob(final.name + ".partial*"):
+        shutil.rmtree(old, ignore_errors=True)
+    scratch = final.with_name(f"{final.name}.partial-{os.getpid()}")
+    try:
+        scratch.mkdir(parents=True)
+        yield scratch
+        shutil.rmtree(final, ignore_errors=True)  # only a crashed earlier attempt of this config
+        scratch.rename(final)
+    except OSError as err:
+        shutil.rmtree(scratch, ignore_errors=True)
+        where = err.filename or scratch
+        raise ResultsError(
+            f"cannot write the run's outputs to {where}: {err.strerror or err}"
+        ) from err
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "run.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        info["spec"]  # noqa: B018 (a run.json without its spec is damaged)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ResultsError(
+            f"{path} is missing or damaged ({err}); is {run_dir} a run folder?"
+        ) from err
+    return info
+
+
+def check_stored_files(run_dir: Path, info: dict[str, Any]) -> None:
+    """Each file whose sha256 the run recorded still has it (runs before checksums: none)."""
+    for name, expected in info.get("sha256", {}).items():
+        path = run_dir / name
+        if not path.is_file():
+            raise ResultsError(
+                f"{path} is missing; its run recorded it (sha256 {expected[:12]}...)"
+            )
+        if sha256_of(path) != expected:
+            raise ResultsError(
+                f"{path} does not match the sha256 its run recorded ({expected[:12]}...): the "
+                "file was changed or damaged after the run; restore it (git checkout) or rerun"
+            )
 
 
 def redecode(run_dir: Path, data_dir: Path, progress: bool | None = None) -> dict[str, Any]:
@@ -181,14 +246,27 @@ def redecode(run_dir: Path, data_dir: Path, progress: bool | None = None) -> dic
             f"{STORE_LIMIT // 1_000_000}M numbers (prefixes, adapters, low-rank factors); full fine-tunes "
             "are not kept"
         )
-    spec = spec_from_dict(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["spec"])
+    info = read_run_info(run_dir)
+    spec = spec_from_dict(info["spec"])
+    check_stored_files(run_dir, info)
     evaluation = evaluation_examples(spec, data_dir)
     loaded = load_model(spec.model)
     adapted = build_method(spec, loaded)
-    adapted.load_stored_state(load_file(weights))
+    try:
+        state = load_file(weights)
+    except Exception as err:  # safetensors raises its own error types for a damaged header
+        raise ResultsError(f"{weights} is not a readable safetensors file: {err}") from err
+    adapted.load_stored_state(state)
     if progress is None:
         progress = sys.stderr.isatty()
     decoded, scores = decode_and_score(spec, adapted, loaded, evaluation, data_dir, progress)
     recorded = (run_dir / "hypotheses.txt").read_text(encoding="utf-8").splitlines()
     same = sum(a == b for a, b in zip(decoded.outputs, recorded))
-    return {"run_id": spec.run_id, **scores, "same_outputs": same, "outputs": len(decoded.outputs)}
+    checked = "verified" if info.get("sha256") else "none recorded (a run from before checksums)"
+    return {
+        "run_id": spec.run_id,
+        **scores,
+        "same_outputs": same,
+        "outputs": len(decoded.outputs),
+        "checksums": checked,
+    }

@@ -1,15 +1,20 @@
-"""Run a list of specs resumably: skip what is done, run the rest one after another, append a row
-after each, print progress with an ETA."""
+"""Run a list of specs resumably and safely beside other runners: skip what is done, claim each run
+before starting it (`claims.py`), append its row under the CSV's lock, print progress with an ETA.
+
+Any number of runners may work on one results folder at once (local workers, Slurm jobs, a second
+terminal): a run is done by exactly one of them, and no row is lost.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmark.run.claims import claim, holder
 from benchmark.run.store import (
-    append_row,
     is_done,
     read_rows,
     results_path,
@@ -19,6 +24,52 @@ from benchmark.run.store import (
 from benchmark.spec import RunSpec
 
 
+@dataclass
+class Outcome:
+    """What one runner did with its list."""
+
+    finished: int = 0
+    failed: int = 0
+    elsewhere: list[RunSpec] = field(default_factory=list)  # claimed by another live runner
+
+
+def last_failure(rows: list[dict[str, str]], spec: RunSpec) -> dict[str, str] | None:
+    """The newest row of this run and config if it is a failure (None when there is none or a
+    later attempt finished)."""
+    mine = [
+        r
+        for r in rows
+        if (r.get("run_id"), r.get("scale"), r.get("model"), r.get("config_hash"))
+        == (spec.run_id, spec.scale, spec.model, spec.config_hash)
+    ]
+    return mine[-1] if mine and mine[-1].get("status") == "failed" else None
+
+
+def state(rows: list[dict[str, str]], spec: RunSpec, results_dir: Path) -> str:
+    """done, running, failed or pending."""
+    if is_done(rows, spec):
+        return "done"
+    held = holder(results_dir, spec)
+    if held is not None and held.alive():
+        return "running"
+    return "failed" if last_failure(rows, spec) else "pending"
+
+
+def run_one(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) -> dict | None:
+    """Claim, run and record one spec. Returns its row, or None when it was done already or
+    another runner holds it. The unit of work of every executor."""
+    from benchmark.run.execute import execute
+    from benchmark.run.store import append_row
+
+    path = results_path(results_dir, spec.grid)
+    with claim(results_dir, spec) as held:
+        if not held or is_done(read_rows(path), spec):  # someone finished it since we listed
+            return None
+        row = execute(spec, data_dir, results_dir, progress)
+        append_row(path, row)
+        return row
+
+
 def run_specs(
     specs: list[RunSpec],
     data_dir: Path,
@@ -26,11 +77,15 @@ def run_specs(
     dry_run: bool = False,
     progress: bool | None = None,
     complete_grid: bool = False,
+    retry_failed: bool = False,
+    committed_note: bool = False,
 ) -> int:
     """Run every spec not yet done; return the number of failed runs. Dry-run only lists them.
 
     `complete_grid`: `specs` is a named grid's whole run list for its scale and model (no option
     changed), so finished rows of runs it no longer has are marked superseded first.
+    `retry_failed`: also rerun runs whose last attempt failed (by default they are listed).
+    `committed_note`: `results_dir` is the project's own, so finished runs came with the project.
     """
     if progress is None:
         progress = sys.stderr.isatty()
@@ -40,13 +95,27 @@ def run_specs(
     grid = specs[0].grid
     path = results_path(results_dir, grid)
     rows = read_rows(path)
-    todo = [s for s in specs if not is_done(rows, s)]
-    print(f"{grid}: {len(specs)} runs, {len(specs) - len(todo)} done, {len(todo)} to run -> {path}")
+    states = {id(s): state(rows, s, results_dir) for s in specs}
+    wanted = {"pending", "failed"} if retry_failed else {"pending"}
+    todo = [s for s in specs if states[id(s)] in wanted]
+    counts = {k: sum(v == k for v in states.values()) for k in ("done", "running", "failed")}
+    print(
+        f"{grid}: {len(specs)} runs, {counts['done']} done, {len(todo)} to run"
+        + "".join(f", {counts[k]} {k}" for k in ("running", "failed") if counts[k])
+        + f" -> {path}"
+    )
+    if counts["failed"] and not retry_failed:
+        print(f"  {counts['failed']} failed earlier (see `status`); --retry-failed reruns them")
+    if committed_note and counts["done"] and not dry_run:
+        print(
+            f"  the {counts['done']} done run(s) are rows committed with the project ({path.name}); "
+            f"`--results-dir DIR` reruns them afresh, and `python -m benchmark verify --grid "
+            f"{grid} --scale {specs[0].scale}` reruns them in a scratch folder and compares"
+        )
     stale = stale_rows(rows, specs) if complete_grid else []
     if dry_run:
         for s in specs:
-            state = "done" if s not in todo else "todo"
-            print(f"  [{state}] {s.scale:5s} {s.model:14s} {s.run_id}  ({s.config_hash})")
+            print(f"  [{states[id(s)]}] {s.scale:5s} {s.model:14s} {s.run_id}  ({s.config_hash})")
         for row in stale:
             print(
                 f"  [stale] {row['scale']:5s} {row['model']:14s} {row['run_id']}  (not in the grid "
@@ -59,33 +128,57 @@ def run_specs(
             f"{grid}: marked {len(stale)} finished row(s) superseded: their runs are no longer in "
             f"the {specs[0].scale} recipe (numbers and outputs kept)"
         )
-    from benchmark.data import DATASETS
-    from benchmark.run.execute import execute
-
-    failed = 0
     started = time.perf_counter()
+    outcome = _run_list(todo, data_dir, results_dir, progress, started)
+    if outcome.elsewhere:  # a second pass: a runner that held one of them may have died
+        again = _run_list(outcome.elsewhere, data_dir, results_dir, progress, started, quiet=True)
+        outcome.finished += again.finished
+        outcome.failed += again.failed
+        outcome.elsewhere = again.elsewhere
+    print(
+        f"{grid}: finished {outcome.finished} run(s), {outcome.failed} failed, in "
+        f"{_fmt(time.perf_counter() - started)}"
+        + (f"; {len(outcome.elsewhere)} still running elsewhere" if outcome.elsewhere else "")
+    )
+    return outcome.failed
+
+
+def _run_list(
+    todo: list[RunSpec],
+    data_dir: Path,
+    results_dir: Path,
+    progress: bool,
+    started: float,
+    quiet: bool = False,
+) -> Outcome:
+    from benchmark.data import DATASETS
+
+    outcome = Outcome()
     for i, spec in enumerate(todo, 1):
         elapsed = time.perf_counter() - started
-        eta = "" if i == 1 else f", ETA {_fmt(elapsed / (i - 1) * (len(todo) - i + 1))}"
-        print(f"[{i}/{len(todo)}] {spec.scale} {spec.model} {spec.run_id}{eta}", flush=True)
-        row = execute(spec, data_dir, results_dir, progress)
-        append_row(path, row)
+        done = outcome.finished + outcome.failed
+        eta = f", ETA {_fmt(elapsed / done * (len(todo) - i + 1))}" if done else ""
+        if not quiet:
+            print(f"[{i}/{len(todo)}] {spec.scale} {spec.model} {spec.run_id}{eta}", flush=True)
+        row = run_one(spec, data_dir, results_dir, progress)
+        if row is None:
+            if not is_done(read_rows(results_path(results_dir, spec.grid)), spec):
+                outcome.elsewhere.append(spec)
+                if not quiet:
+                    print("  claimed by another runner; skipped", flush=True)
+            continue
         if row["status"] != "ok":
-            failed += 1
+            outcome.failed += 1
             print(f"  failed: {row['error']}", file=sys.stderr, flush=True)
-        else:
-            metrics = DATASETS.get(spec.dataset).metrics
-            shown = "  ".join(f"{m} {_short(row.get(m))}" for m in metrics)
-            print(
-                f"  {shown}  train {_fmt(row['train_seconds'])}  "
-                f"decode {_fmt(row['decode_seconds'])}",
-                flush=True,
-            )
-    print(
-        f"{grid}: finished {len(todo) - failed} run(s), {failed} failed, "
-        f"in {_fmt(time.perf_counter() - started)}"
-    )
-    return failed
+            continue
+        outcome.finished += 1
+        metrics = DATASETS.get(spec.dataset).metrics
+        shown = "  ".join(f"{m} {_short(row.get(m))}" for m in metrics)
+        print(
+            f"  {shown}  train {_fmt(row['train_seconds'])}  decode {_fmt(row['decode_seconds'])}",
+            flush=True,
+        )
+    return outcome
 
 
 def _short(value: Any) -> str:

@@ -1,7 +1,9 @@
 """The results store: one CSV per grid (`results/<grid>.csv`), one row per finished run.
 
-Rows are written through a temporary file and an atomic rename, so an interrupted write leaves the
-old CSV. A run is done when a row with its run id, scale, model and config hash has status ok. A
+Rows are written under a lock (`filelock`, one per CSV) through a temporary file of the writer's own
+and an atomic rename, so any number of runners can append to one CSV: an interrupted write leaves
+the old CSV, and no row is lost to a concurrent writer. Reading checks the header and every row's
+field count; a damaged CSV is an error naming its line, never rewritten. A run is done when a row with its run id, scale, model and config hash has status ok. A
 run redone under another config (its recipe changed) marks the earlier row `superseded` and keeps
 it, numbers and outputs both (each config writes its own outputs folder).
 """
@@ -11,9 +13,16 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
+from benchmark.errors import ResultsError
 from benchmark.spec import RunSpec
 
 COLUMNS = [
@@ -28,6 +37,32 @@ COLUMNS = [
 
 SUPERSEDED = "superseded"
 RUN_KEY = ("run_id", "scale", "model")  # one run; its config hash says which recipe made a row
+REQUIRED = ("run_id", "config_hash", "grid", "scale", "model", "status")  # what `is_done` reads
+
+
+# free space a run may need: its stored parameters (at most 50M float32 numbers = 200 MB) and text
+MIN_FREE_BYTES = 250 * 1024**2
+
+
+def check_results_dir(results_dir: Path) -> None:
+    """Refuse, before any work, a results folder that cannot be created, is not writable or has
+    too little room for a run's outputs (one line naming the folder)."""
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        probe = results_dir / f".write-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise ResultsError(
+            f"results folder {results_dir} is not writable ({err.strerror or err}); "
+            "pass --results-dir DIR with a folder you can write"
+        ) from err
+    free = shutil.disk_usage(results_dir).free
+    if free < MIN_FREE_BYTES:
+        raise ResultsError(
+            f"results folder {results_dir} has {free / 1024**2:.0f} MB free; a run may store up "
+            f"to {MIN_FREE_BYTES / 1024**2:.0f} MB (free some space or pass --results-dir DIR)"
+        )
 
 
 def results_path(results_dir: Path, grid: str) -> Path:
@@ -43,10 +78,44 @@ def outputs_dir(results_dir: Path, spec: RunSpec) -> Path:
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a results CSV ([] when there is none yet).
+
+    Raises:
+        ResultsError: the header lacks a column the runner needs, or a row has more or fewer
+            fields than the header (the message names the file and line).
+    """
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            return []
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise ResultsError(
+                f"{path}: the header lacks {', '.join(missing)}; this is not a results CSV of the "
+                "suite (or it was edited by hand): restore it from git or move it away"
+            )
+        rows = []
+        for record in reader:
+            if not record:
+                continue
+            if len(record) != len(header):
+                raise ResultsError(
+                    f"{path}, line {reader.line_num}: {len(record)} fields where the header has "
+                    f"{len(header)}; fix or delete that line (the file was not changed)"
+                )
+            rows.append(dict(zip(header, record)))
+    return rows
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the CSV's lock: one writer at a time reads, changes and rewrites it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.with_name(path.name + ".lock"), thread_local=False):
+        yield
 
 
 def is_done(rows: list[dict[str, str]], spec: RunSpec) -> bool:
@@ -94,40 +163,47 @@ def stale_rows(rows: list[dict[str, str]], specs: list[RunSpec]) -> list[dict[st
 
 def retire_stale_rows(path: Path, specs: list[RunSpec]) -> int:
     """Mark `stale_rows` superseded in the CSV (numbers and outputs kept); return how many."""
-    rows = read_rows(path)
-    stale = stale_rows(rows, specs)
-    for row in stale:
-        row["status"] = SUPERSEDED
-        row["error"] = (
-            f"no longer in the {row['scale']} recipe of grid {row['grid']} (recipe changed); "
-            "numbers and outputs kept"
-        )
-    if stale:
-        write_rows(path, rows)
+    with locked(path):
+        rows = read_rows(path)
+        stale = stale_rows(rows, specs)
+        for row in stale:
+            row["status"] = SUPERSEDED
+            row["error"] = (
+                f"no longer in the {row['scale']} recipe of grid {row['grid']} (recipe changed); "
+                "numbers and outputs kept"
+            )
+        if stale:
+            write_rows(path, rows)
     return len(stale)
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
-    """Rewrite the CSV with the new row through a temporary file and an atomic rename."""
-    rows = read_rows(path)
-    mark_superseded(rows, row)
-    write_rows(path, [*rows, {k: cell(v) for k, v in row.items()}])
+    """Add a row (and mark the rows it supersedes) under the CSV's lock."""
+    with locked(path):
+        rows = read_rows(path)
+        mark_superseded(rows, row)
+        write_rows(path, [*rows, {k: cell(v) for k, v in row.items()}])
 
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write every row through a temporary file and an atomic rename (no half-written CSV)."""
+    """Write every row through this writer's own temporary file and an atomic rename (no
+    half-written CSV). Callers hold `locked(path)`."""
     columns = list(COLUMNS)
     for existing in rows:
         columns += [c for c in existing if c not in columns]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ResultsError(f"cannot write {path}: {err.strerror or err}") from err
 
 
 def cell(value: Any) -> Any:

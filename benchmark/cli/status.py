@@ -1,0 +1,58 @@
+"""`python -m benchmark status`: what is done, running (who, since, last heartbeat), failed (the
+error), pending and stale, per grid (no torch; safe while runs are going)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
+    from benchmark.experiments.recipes import SCALES
+
+    parser = sub.add_parser(
+        "status",
+        help="done / running / failed / pending / stale runs of each grid (safe during a run)",
+    )
+    parser.add_argument("--grid", help="one grid (default: every grid with a results CSV)")
+    parser.add_argument("--scale", choices=SCALES, default="quick", help="default: quick")
+    parser.add_argument("--model", help="the model the runs used (default: the scale's)")
+    parser.add_argument("--results-dir", default="results", help="default: results")
+    parser.add_argument(
+        "--all", action="store_true", help="list every run, not only the unfinished ones"
+    )
+    return parser
+
+
+def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.experiments import GRIDS
+    from benchmark.run.status import STATES, grid_status
+    from benchmark.run.store import results_path
+
+    results_dir = Path(args.results_dir)
+    if args.grid:
+        grids = [GRIDS.resolve(args.grid)]
+    else:
+        grids = [g for g in GRIDS.names() if results_path(results_dir, g).is_file()]
+        if not grids:
+            print(f"no results in {results_dir} yet; start one with `run --grid lowdata`")
+            return 0
+    now = time.time()
+    for name in grids:
+        specs = GRIDS.get(name).build(args.scale, args.model)
+        entries = grid_status(specs, results_dir, now)
+        counts = ", ".join(
+            f"{sum(e.state == s for e in entries)} {s}"
+            for s in STATES
+            if any(e.state == s for e in entries)
+        )
+        print(f"{name} ({args.scale}): {len(specs)} runs: {counts}")
+        for entry in entries:
+            if entry.state == "done" and not args.all:
+                continue
+            detail = f"  {entry.detail}" if entry.detail else ""
+            print(
+                f"  [{entry.state}] {entry.model:14s} {entry.run_id}  ({entry.config_hash}){detail}"
+            )
+    return 0
