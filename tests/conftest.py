@@ -28,7 +28,7 @@ def _no_cached_metric_models(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) 
     monkeypatch.setenv("BENCHMARK_BLEURT_CHECKPOINT", str(missing))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def e2e_dir() -> Path:
     found = data_dir()
     if found is None:

@@ -122,8 +122,13 @@ def test_nan_loss_fails_the_run_keeps_earlier_rows_and_exits_nonzero(
     assert "nan" in table[1]["error"]
     monkeypatch.setattr(runner, "train", real_train)
     capsys.readouterr()
-    assert main(args) == 0  # the failed run is retried, the finished one is not
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "1 done, 0 to run, 1 failed" in out and "[failed]" in out
+    assert "--retry-failed reruns them" in out
+    assert main([*args, "--retry-failed"]) == 0  # the failed run is retried, the finished one not
     assert "1 done, 1 to run" in capsys.readouterr().out
+    assert [r["status"] for r in rows(results / "adhoc.csv")] == ["ok", "failed", "ok"]
 
 
 def test_method_options_reach_the_runs_and_unknown_ones_are_refused(capsys, tmp_path):
