@@ -59,3 +59,31 @@ def test_a_redone_run_keeps_the_outputs_of_the_row_it_supersedes(e2e_dir, tmp_pa
         lines = (folder / "hypotheses.txt").read_text().splitlines()
         assert len(lines) == int(row["eval_size"])
         assert (folder / "trained.safetensors").is_file()
+
+
+def test_verify_reruns_committed_runs_and_tells_a_difference(e2e_dir, tmp_path, capsys):
+    committed = tmp_path / "committed"
+    assert _run(e2e_dir, committed, "--subset", "0,1") == 0
+    argv = ["verify", "--grid", "adhoc", "--scale", "smoke", "--results-dir", str(committed)]
+    argv += ["--data-dir", str(e2e_dir)]
+    capsys.readouterr()
+    # `adhoc` is no grid: verify names what it can check
+    assert main(argv) == 2
+    assert "unknown grid 'adhoc'" in capsys.readouterr().err
+
+
+def test_verify_of_a_grid(e2e_dir, tmp_path, capsys):
+    committed = tmp_path / "committed"
+    grid = ["--grid", "prefix-length", "--scale", "smoke", "--data-dir", str(e2e_dir)]
+    assert main(["run", *grid, "--results-dir", str(committed)]) == 0
+    argv = ["verify", *grid, "--results-dir", str(committed)]
+    capsys.readouterr()
+    assert main([*argv, "--scratch", str(tmp_path / "again")]) == 0
+    assert "2/2 run(s) identical to the committed ones" in capsys.readouterr().out
+    (row, _) = _rows(committed / "prefix-length.csv")
+    hypotheses = committed / row["outputs_dir"] / "hypotheses.txt"
+    lines = hypotheses.read_text().splitlines()
+    hypotheses.write_text("\n".join(["tampered", *lines[1:]]) + "\n")
+    assert main([*argv, "--scratch", str(tmp_path / "third")]) == 1
+    out = capsys.readouterr().out
+    assert f"[DIFFERS] {row['run_id']}: {len(lines) - 1}/{len(lines)} outputs equal" in out

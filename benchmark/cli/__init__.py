@@ -19,10 +19,10 @@ import logging
 import sys
 
 from benchmark import __version__
-from benchmark.cli import decode, fetch, ls, params, plot, run, status, tables
+from benchmark.cli import decode, fetch, ls, params, plot, run, status, tables, verify
 from benchmark.errors import BenchmarkError
 
-SUBCOMMANDS = (run, status, decode, plot, tables, params, ls, fetch)
+SUBCOMMANDS = (run, status, verify, decode, plot, tables, params, ls, fetch)
 
 EPILOG = """\
 examples:
@@ -32,6 +32,10 @@ examples:
       list the paper-scale runs (4 sizes x 5 subsets x 2 seeds x 2 methods) and which are done
   python -m benchmark run --grid table2 --set train.max_steps=10 --set eval.limit=20
       a shorter version of a grid (recorded in each row and its config hash)
+  python -m benchmark status
+      what is done, running, failed and pending in each grid
+  python -m benchmark verify --grid lowdata
+      rerun the committed runs in a scratch folder and compare outputs and metrics
   python -m benchmark plot
       redraw figures/ from results/*.csv (no torch needed)
   python -m benchmark tables
