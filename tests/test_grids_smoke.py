@@ -112,7 +112,7 @@ def test_every_grid_dry_runs(grid, scale, tmp_path, capsys):
     out = capsys.readouterr().out
     count = len(GRIDS.get(grid).build(scale, None))
     assert out.startswith(f"{grid}: {count} runs, 0 done, {count} to run")
-    assert out.count("[todo]") == count
+    assert out.count("[pending]") == count
 
 
 def test_paper_version_is_case_insensitive(tmp_path):

@@ -139,8 +139,8 @@ def test_set_shortens_a_run_and_is_recorded_in_the_hash(capsys, tmp_path):
     plain = capsys.readouterr().out
     assert main([*base, "--set", "train.max_steps=10", "--set", "eval.limit=20"]) == 0
     shortened = capsys.readouterr().out
-    hashes = [line.rsplit("(", 1)[1] for line in plain.splitlines() if "[todo]" in line]
-    new = [line.rsplit("(", 1)[1] for line in shortened.splitlines() if "[todo]" in line]
+    hashes = [line.rsplit("(", 1)[1] for line in plain.splitlines() if "[pending]" in line]
+    new = [line.rsplit("(", 1)[1] for line in shortened.splitlines() if "[pending]" in line]
     assert len(hashes) == len(new) == 4 and not set(hashes) & set(new)
     specs = adhoc_runs("quick", ["prefix"], ["e2e"], [50], [0], [0], None)
     assert specs[0].train.max_steps == 100  # half of ACL Table 8's 200 at quick scale

@@ -21,7 +21,7 @@ from transformers import DynamicCache
 from benchmark.lm import hidden_size, run_into_cache
 from benchmark.methods.base import AdaptedLM, MethodSpec
 from benchmark.methods.blocks import require_decoder_only
-from benchmark.methods.prefix import fit_mlp
+from benchmark.methods.reparam import fit_mlp, reparam_mlp
 from benchmark.models import LoadedModel
 
 
@@ -59,9 +59,7 @@ class EmbeddingOnly(AdaptedLM):
         table = self.lm.get_input_embeddings().weight
         if config.reparam == "mlp":
             self.embedding = nn.Embedding(self.prefix_len, d)
-            self.mlp = nn.Sequential(
-                nn.Linear(d, config.mid_dim), nn.Tanh(), nn.Linear(config.mid_dim, d)
-            )
+            self.mlp = reparam_mlp(d, config.mid_dim, d)
         else:
             # random real-token embeddings keep the input in the range the LM was trained on
             rows = torch.randint(0, table.shape[0], (self.prefix_len,))

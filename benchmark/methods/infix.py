@@ -31,6 +31,7 @@ from benchmark.lm import (
 )
 from benchmark.methods.base import AdaptedLM, DecodeState, MethodSpec
 from benchmark.methods.blocks import require_decoder_only
+from benchmark.methods.reparam import reparam_mlp
 from benchmark.models import LoadedModel
 
 
@@ -67,9 +68,7 @@ class InfixTuned(AdaptedLM):
         # input vectors start as random real-token embeddings: in the range the LM expects
         self.inputs = nn.Parameter(table[torch.randint(0, table.shape[0], (k,))].detach().clone())
         self.embedding = nn.Embedding(k, d)
-        self.mlp = nn.Sequential(
-            nn.Linear(d, config.mid_dim), nn.Tanh(), nn.Linear(config.mid_dim, self.geometry.width)
-        )
+        self.mlp = reparam_mlp(d, config.mid_dim, self.geometry.width)
         self.register_buffer("ejected_term", None)
 
     def train(self, mode: bool = True):

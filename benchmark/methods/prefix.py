@@ -31,6 +31,7 @@ from benchmark.lm import (
 )
 from benchmark.methods import seq2seq
 from benchmark.methods.base import AdaptedLM, MethodSpec
+from benchmark.methods.reparam import init_from_target, reparam_mlp
 from benchmark.models import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -65,33 +66,6 @@ class PrefixConfig:
             raise ValueError("mid_dim must be >= 1")
 
 
-def fit_mlp(
-    mlp: nn.Module, inputs: torch.Tensor, target: torch.Tensor, steps: int, lr: float
-) -> float:
-    """Fit `mlp(inputs)` to `target` by MSE with Adam (anchor: 500 steps, lr 1e-4); returns the MSE."""
-    inputs = inputs.detach()
-    optimiser = torch.optim.Adam(mlp.parameters(), lr=lr)
-    for _ in range(steps):
-        optimiser.zero_grad()
-        loss = torch.nn.functional.mse_loss(mlp(inputs), target)
-        loss.backward()
-        optimiser.step()
-    with torch.no_grad():
-        return float(torch.nn.functional.mse_loss(mlp(inputs), target))
-
-
-def init_from_target(owner: nn.Module, target: torch.Tensor, steps: int, lr: float) -> float:
-    """Real-word init of a prefix `owner` (one with `flat`, or `embedding` + `mlp`) from the LM's
-    key/values `target` (P, width). Flat: copy them (anchor `init_shallow_word`); MLP: regress the
-    MLP output onto them, the (P, d) embedding keeping its random init (anchor
-    `lowdata_init_train3`). Returns the MSE left."""
-    if not hasattr(owner, "mlp"):
-        with torch.no_grad():
-            owner.flat.copy_(target)
-        return 0.0
-    return fit_mlp(owner.mlp, owner.embedding.weight, target, steps, lr)
-
-
 class PrefixTuned(AdaptedLM):
     """Decoder-only LMs. The LM is frozen and by default stays in eval mode (the anchor never
     calls train() on GPT-2, R22)."""
@@ -117,11 +91,7 @@ class PrefixTuned(AdaptedLM):
         if config.reparam == "mlp":
             # P'θ: (P, d) -> MLP -> (P, 2*L*n_kv*head_dim)   (anchor: Embedding + control_trans)
             self.embedding = nn.Embedding(length, d)
-            self.mlp = nn.Sequential(
-                nn.Linear(d, self.mid_dim),
-                nn.Tanh(),
-                nn.Linear(self.mid_dim, self.geometry.width),
-            )
+            self.mlp = reparam_mlp(d, self.mid_dim, self.geometry.width)
         else:
             # anchor flat variant: one parameter, standard normal init (R15)
             self.flat = nn.Parameter(torch.randn(length, self.geometry.width))
@@ -219,9 +189,7 @@ class PrefixGroup(nn.Module):
         self.geometry = geometry
         if reparam == "mlp":
             self.embedding = nn.Embedding(length, d)
-            self.mlp = nn.Sequential(
-                nn.Linear(d, mid_dim), nn.Tanh(), nn.Linear(mid_dim, geometry.width)
-            )
+            self.mlp = reparam_mlp(d, mid_dim, geometry.width)
         else:
             self.flat = nn.Parameter(torch.randn(length, geometry.width))
         self.register_buffer("ejected", None)
