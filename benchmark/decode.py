@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from benchmark.layout import encode_prompt, left_pad
 from benchmark.methods.base import AdaptedLM
 from benchmark.models import LoadedModel
+from benchmark.progress import Progress
 from benchmark.spec import DecodeConfig
 
 EMPTY_OUTPUT = "Error"  # the anchor writes an empty generation as this literal line (A.8)
@@ -182,14 +182,18 @@ def decode(
     max_source_tokens: int = 256,
 ) -> DecodeResult:
     """Generate one output per source, in the order given; sources are cut to `max_source_tokens`
-    tokens as in training (`TrainConfig.max_source_tokens`)."""
+    tokens as in training (`TrainConfig.max_source_tokens`).
+
+    `progress`: a tqdm bar (for a terminal); otherwise a log line per batch with the inputs done,
+    elapsed time and ETA (`benchmark.progress`)."""
     adapted.eval()
     start = time.perf_counter()
     prompts = [encode_prompt(loaded, s, max_source_tokens) for s in sources]
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # less padding per batch
     outputs: list[str] = [""] * len(prompts)
-    bar = tqdm(total=len(prompts), desc="decode", disable=not progress, leave=False)
-    for start_i in range(0, len(order), config.batch_size):
+    batch_starts = range(0, len(order), config.batch_size)
+    meter = Progress(len(batch_starts), "decode", "batch", bar=progress)
+    for start_i in batch_starts:
         chunk = order[start_i : start_i + config.batch_size]
         batch_prompts = [prompts[i] for i in chunk]
         if config.num_beams == 1:
@@ -215,8 +219,8 @@ def decode(
             )
         for i, ids in zip(chunk, generated):
             outputs[i] = " ".join(loaded.tokenizer.decode(ids).split())  # one line, stripped
-        bar.update(len(chunk))
-    bar.close()
+        meter.update(note=f"{start_i + len(chunk)}/{len(prompts)} inputs")
+    meter.close()
     empty = sum(1 for o in outputs if not o)
     outputs = [o or EMPTY_OUTPUT for o in outputs]
     return DecodeResult(outputs, empty, time.perf_counter() - start)

@@ -16,7 +16,6 @@ import functools
 import hashlib
 import importlib.util
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -136,16 +135,23 @@ def smollm2_dir() -> Path:
 
 @functools.lru_cache(maxsize=2)
 def _load_smollm2_cached() -> LoadedModel:
+    from unittest import mock
+
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import modeling_gguf_pytorch_utils as gguf
     from transformers.utils import logging as hf_logging
 
     path = smollm2_dir()
     log.info("loading SmolLM2-135M-Instruct from %s (~17 s)", path / SMOLLM2_GGUF)
-    if not sys.stderr.isatty():  # keep logs readable: no de-quantisation progress bars in files
-        hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # the loader's bars are noise beside the run's own progress
     tok = AutoTokenizer.from_pretrained(path, gguf_file=SMOLLM2_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(path, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    # transformers 5.24 draws the GGUF de-quantisation bar with a bare tqdm that
+    # disable_progress_bar() does not reach; a renamed attribute in a later version fails loudly
+    with mock.patch.object(gguf, "tqdm", functools.partial(gguf.tqdm, disable=True)):
+        model = AutoModelForCausalLM.from_pretrained(
+            path, gguf_file=SMOLLM2_GGUF, dtype=torch.float32
+        )
     # transformers 5.x reads eos <|im_end|> (2), pad 2 and adds no BOS; 4.x got this wrong (tests pin it)
     wrapped = HFTokenizer(tok)
     return LoadedModel(

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from benchmark.data import Example
 from benchmark.layout import IGNORE, collate, encode_pair
 from benchmark.methods.base import AdaptedLM
 from benchmark.models import LoadedModel
+from benchmark.progress import Progress, spacing
 from benchmark.spec import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,10 @@ def train(
     progress: bool = True,
 ) -> TrainResult:
     """Train `adapted` in place for `config.max_steps` updates; keep the parameters of the best dev
-    loss (checked every `eval_every` steps and at the end) and restore them before returning."""
+    loss (checked every `eval_every` steps and at the end) and restore them before returning.
+
+    `progress`: a tqdm bar (for a terminal); otherwise about 20 log lines with the step, the
+    training loss in nats per token, elapsed time and ETA (`benchmark.progress`)."""
     seed_everything(config.seed)
     pairs = [
         encode_pair(loaded, ex.source, ex.references[0], *_limits(config)) for ex in train_examples
@@ -130,7 +133,9 @@ def train(
     best_state = None
     adapted.train()
     start = time.perf_counter()
-    bar = tqdm(total=config.max_steps, desc="train", disable=not progress, leave=False)
+    meter = Progress(
+        config.max_steps, "train", "step", bar=progress, every=spacing(config.max_steps)
+    )
     for step in range(1, config.max_steps + 1):
         if len(order) < config.batch_size:  # reshuffle each epoch, batches never straddle epochs
             order = torch.randperm(len(pairs), generator=generator).tolist()
@@ -140,7 +145,8 @@ def train(
         loss = reduce_loss(seq_sum, counts, adapted.loss_reduction)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
-                f"loss is {float(loss)} at step {step}; lower --lr or check the data"
+                f"loss is {float(loss)} at step {step}; lower the learning rate "
+                "(--set train.lr=...) or check the data"
             )
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -149,15 +155,17 @@ def train(
         scheduler.step()
         result.losses.append(float(loss.detach()))
         result.steps = step
-        bar.update(1)
-        bar.set_postfix(loss=f"{result.losses[-1]:.3f}")
+        # nats per token whatever the method's reduction (a sequence sum for some), from this
+        # batch's values: no extra forward
+        meter.update(nll=float(seq_sum.detach().sum()), tokens=int(counts.sum()))
         if dev_batches and (step % config.eval_every == 0 or step == config.max_steps):
             current = dev_loss(adapted, dev_batches)
             result.dev_losses.append((step, current))
             if current < result.best_dev_loss:
                 result.best_dev_loss, result.best_step = current, step
                 best_state = [p.detach().clone() for p in params]
-    bar.close()
+            log.info("step %d: dev loss %.3f nats/token", step, current)
+    meter.close()
     if best_state is not None and result.best_step != result.steps:
         with torch.no_grad():
             for p, saved in zip(params, best_state):

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmark.progress import run_log
 from benchmark.run.claims import claim, holder
+from benchmark.run.estimate import plan
 from benchmark.run.store import (
     is_done,
+    outputs_dir,
     read_rows,
     results_path,
     retire_stale_rows,
@@ -65,7 +68,9 @@ def run_one(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
     with claim(results_dir, spec) as held:
         if not held or is_done(read_rows(path), spec):  # someone finished it since we listed
             return None
-        row = execute(spec, data_dir, results_dir, progress)
+        # progress lines and the run's messages, beside its outputs folder (`status` points at it)
+        with run_log(outputs_dir(results_dir, spec).with_suffix(".log"), spec.run_id):
+            row = execute(spec, data_dir, results_dir, progress)
         append_row(path, row)
         return row
 
@@ -114,13 +119,19 @@ def run_specs(
         )
     stale = stale_rows(rows, specs) if complete_grid else []
     if dry_run:
+        timing = plan(todo, results_dir)  # from the finished runs of every CSV there
         for s in specs:
-            print(f"  [{states[id(s)]}] {s.scale:5s} {s.model:14s} {s.run_id}  ({s.config_hash})")
+            print(
+                f"  [{states[id(s)]}] {s.scale:5s} {s.model:14s} {s.run_id}  ({s.config_hash})"
+                + timing.suffix(s)
+            )
         for row in stale:
             print(
                 f"  [stale] {row['scale']:5s} {row['model']:14s} {row['run_id']}  (not in the grid "
                 "any more; a real run marks it superseded)"
             )
+        for line in timing.summary():
+            print(line)
         return 0
     if stale:
         retire_stale_rows(path, specs)
