@@ -124,7 +124,7 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     where.add_argument(
         "--no-wait",
         action="store_true",
-        help="submitit executors: return once submitted; follow with `status`",
+        help="slurm: return once the job array is submitted; follow with `status`",
     )
     return run
 
@@ -185,8 +185,11 @@ def check_executor_options(args: argparse.Namespace) -> None:
     if given and args.executor != "slurm":
         verb = "applies" if len(given) == 1 else "apply"
         raise ConfigError(f"{', '.join(given)} {verb} only to --executor slurm")
-    if args.no_wait and args.executor == "local":
-        raise ConfigError("--no-wait applies to --executor submitit-local or slurm")
+    if args.no_wait and args.executor != "slurm":
+        raise ConfigError(
+            "--no-wait applies to --executor slurm (local executors keep their runs going from "
+            "this process: run it under nohup to leave it)"
+        )
     if args.executor == "slurm" and args.workers != 1:
         raise ConfigError("--workers applies to local executors; on Slurm use --max-parallel")
     for flag, value in (("--gpus-per-run", args.gpus_per_run), ("--time", args.time)):

@@ -75,28 +75,17 @@ def run_one(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         return row
 
 
-def run_specs(
+def select(
     specs: list[RunSpec],
-    data_dir: Path,
     results_dir: Path,
-    dry_run: bool = False,
-    progress: bool | None = None,
     complete_grid: bool = False,
     retry_failed: bool = False,
+    dry_run: bool = False,
     committed_note: bool = False,
-) -> int:
-    """Run every spec not yet done; return the number of failed runs. Dry-run only lists them.
-
-    `complete_grid`: `specs` is a named grid's whole run list for its scale and model (no option
-    changed), so finished rows of runs it no longer has are marked superseded first.
-    `retry_failed`: also rerun runs whose last attempt failed (by default they are listed).
-    `committed_note`: `results_dir` is the project's own, so finished runs came with the project.
-    """
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not specs:
-        print("no runs selected")
-        return 0
+) -> list[RunSpec]:
+    """The runs of `specs` to do, after printing the grid's summary (and, for a dry run, every
+    run's state and estimated time). Every executor selects through here. A complete grid's stale
+    rows are marked superseded (listed only, in a dry run)."""
     grid = specs[0].grid
     path = results_path(results_dir, grid)
     rows = read_rows(path)
@@ -132,13 +121,40 @@ def run_specs(
             )
         for line in timing.summary():
             print(line)
-        return 0
-    if stale:
+    elif stale:
         retire_stale_rows(path, specs)
         print(
             f"{grid}: marked {len(stale)} finished row(s) superseded: their runs are no longer in "
             f"the {specs[0].scale} recipe (numbers and outputs kept)"
         )
+    return todo
+
+
+def run_specs(
+    specs: list[RunSpec],
+    data_dir: Path,
+    results_dir: Path,
+    dry_run: bool = False,
+    progress: bool | None = None,
+    complete_grid: bool = False,
+    retry_failed: bool = False,
+    committed_note: bool = False,
+) -> int:
+    """Run every spec not yet done; return the number of failed runs. Dry-run only lists them.
+
+    `complete_grid`: `specs` is a named grid's whole run list for its scale and model (no option
+    changed), so finished rows of runs it no longer has are marked superseded first.
+    `retry_failed`: also rerun runs whose last attempt failed (by default they are listed).
+    `committed_note`: `results_dir` is the project's own, so finished runs came with the project.
+    """
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not specs:
+        print("no runs selected")
+        return 0
+    todo = select(specs, results_dir, complete_grid, retry_failed, dry_run, committed_note)
+    if dry_run:
+        return 0
     started = time.perf_counter()
     outcome = _run_list(todo, data_dir, results_dir, progress, started)
     if outcome.elsewhere:  # a second pass: a runner that held one of them may have died
@@ -147,8 +163,8 @@ def run_specs(
         outcome.failed += again.failed
         outcome.elsewhere = again.elsewhere
     print(
-        f"{grid}: finished {outcome.finished} run(s), {outcome.failed} failed, in "
-        f"{_fmt(time.perf_counter() - started)}"
+        f"{specs[0].grid}: finished {outcome.finished} run(s), {outcome.failed} failed, in "
+        f"{fmt(time.perf_counter() - started)}"
         + (f"; {len(outcome.elsewhere)} still running elsewhere" if outcome.elsewhere else "")
     )
     return outcome.failed
@@ -168,7 +184,7 @@ def _run_list(
     for i, spec in enumerate(todo, 1):
         elapsed = time.perf_counter() - started
         done = outcome.finished + outcome.failed
-        eta = f", ETA {_fmt(elapsed / done * (len(todo) - i + 1))}" if done else ""
+        eta = f", ETA {fmt(elapsed / done * (len(todo) - i + 1))}" if done else ""
         if not quiet:
             print(f"[{i}/{len(todo)}] {spec.scale} {spec.model} {spec.run_id}{eta}", flush=True)
         row = run_one(spec, data_dir, results_dir, progress)
@@ -184,18 +200,18 @@ def _run_list(
             continue
         outcome.finished += 1
         metrics = DATASETS.get(spec.dataset).metrics
-        shown = "  ".join(f"{m} {_short(row.get(m))}" for m in metrics)
+        shown = "  ".join(f"{m} {short(row.get(m))}" for m in metrics)
         print(
-            f"  {shown}  train {_fmt(row['train_seconds'])}  decode {_fmt(row['decode_seconds'])}",
+            f"  {shown}  train {fmt(row['train_seconds'])}  decode {fmt(row['decode_seconds'])}",
             flush=True,
         )
     return outcome
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def _fmt(seconds: float) -> str:
+def fmt(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
