@@ -87,3 +87,32 @@ def test_verify_of_a_grid(e2e_dir, tmp_path, capsys):
     assert main([*argv, "--scratch", str(tmp_path / "third")]) == 1
     out = capsys.readouterr().out
     assert f"[DIFFERS] {row['run_id']}: {len(lines) - 1}/{len(lines)} outputs equal" in out
+
+
+def test_status_shows_running_failed_and_pending_while_a_run_holds_its_claim(tmp_path, capsys):
+    import os
+
+    from benchmark.experiments import GRIDS
+    from benchmark.run.claims import claim
+    from benchmark.run.store import append_row, results_path
+
+    first, second = GRIDS.get("lowdata").build("smoke", None)
+    append_row(
+        results_path(tmp_path, "lowdata"),
+        {"run_id": second.run_id, "config_hash": second.config_hash, "grid": "lowdata",
+         "scale": "smoke", "model": second.model, "status": "failed",
+         "error": "loss is nan at step 1"},
+    )  # fmt: skip
+    argv = ["status", "--grid", "lowdata", "--scale", "smoke", "--results-dir", str(tmp_path)]
+    with claim(tmp_path, first) as held:
+        assert held
+        with claim(tmp_path, first) as again:
+            assert not again  # one holder at a time, even in one process
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "2 runs: 1 running, 1 failed" in out
+        assert f"[running] {first.model:14s} {first.run_id}" in out
+        assert f":{os.getpid()}, since " in out and "heartbeat" in out
+        assert "[failed]" in out and "loss is nan at step 1" in out
+    assert main(argv) == 0  # released: the run is pending again
+    assert "1 failed, 1 pending" in capsys.readouterr().out
