@@ -1,4 +1,4 @@
-"""The encoder-decoder family (BART): the seq2seq seam in benchmark/seq2seq.py and prefix-tuning's
+"""The encoder-decoder family (BART): the seq2seq seam in benchmark/methods/seq2seq.py and prefix-tuning's
 three prefix groups (A.6; R9, R11, R12, R22), decoding with the XSUM constraints (R28).
 
 The all-methods checks (training, what changes, decoding = full-forward loop, ejection) run on
