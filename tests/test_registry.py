@@ -92,6 +92,7 @@ print("HEAVY", heavy)
         ["ls", "methods"],
         ["plot"],
         ["tables", "--readme", "none"],
+        ["status"],
     ],
     ids=lambda argv: " ".join(argv[:2]),
 )
@@ -100,6 +101,8 @@ def test_the_face_imports_no_torch(argv, tmp_path):
     does: it checks every run's method options against the method's config class."""
     if argv[0] in ("plot", "tables"):
         argv = [*argv, "--results-dir", str(REPO / "results"), "--out", str(tmp_path)]
+    elif argv[0] == "status":
+        argv = [*argv, "--results-dir", str(REPO / "results")]
     out = subprocess.run(
         [sys.executable, "-c", LIGHT, *argv],
         cwd=REPO,
