@@ -26,6 +26,15 @@ DEFAULT_PAPER_VERSION = "ACL2021"  # setup.md §0 recommends the published versi
 V1_TABLE = {2: 1, 3: 2, 4: 3, 5: 4, 6: 5}
 # figures keep their numbers in both versions (v1 Fig. 3-6 = ACL Fig. 3-6)
 
+
+def table_sources(acl_table: int) -> dict[str, str]:
+    """The reference CSV's `source` label of an ACL table, per paper version."""
+    return {
+        "ACL2021": f"ACL2021 Table {acl_table}",
+        "arXiv-v1": f"arXiv-v1 Table {V1_TABLE[acl_table]}",
+    }
+
+
 # ---- method rows: the paper's row label -> (our method, its options) ------------------------
 
 # Labels are the reference table's (`method` column) and our run ids' variant; the method is the
@@ -224,22 +233,6 @@ PREFIX_LENGTHS = {
 }
 # Figure 6 (ACL §7.5): E2E trained on these fractions of its training set, random prefix init
 DATA_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8)
-
-# ---- metrics as the paper names them: reference `metric` -> (our column, higher is better) ----
-
-METRICS = {
-    "bleu": ("bleu", True),
-    "nist": ("nist", True),
-    "meteor": ("meteor", True),
-    "rouge-l": ("rouge_l", True),
-    "cider": ("cider", True),
-    "ter": ("ter", False),
-    "moverscore": ("moverscore", True),
-    "bertscore": ("bertscore", True),
-    "bleurt": ("bleurt", True),
-    "rouge-1": ("rouge1", True),
-    "rouge-2": ("rouge2", True),
-}
 
 # ---- the published numbers ----------------------------------------------------------------
 

@@ -16,3 +16,8 @@ def project_root() -> Path:
 def default_dir(name: str) -> Path:
     """`results`, `figures`, `tables` or `README.md` of the project."""
     return project_root() / name
+
+
+def given_or_default(value: str | None, name: str) -> Path:
+    """A folder or file the user gave, else the project's own `name`."""
+    return Path(value) if value else default_dir(name)

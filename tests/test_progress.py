@@ -296,8 +296,8 @@ def test_no_estimate_without_a_finished_run_of_the_model(tmp_path):
     timing = plan(todo, results)
     assert [timing.suffix(s) for s in todo] == ["", "", " ~45s"]  # 20 + 20 + 4.8 s
     assert timing.summary() == [
-        "estimated wall time for 1 of the 3 runs to do: 45s on this machine "
-        "(from 1 finished run in results/)",
+        "estimated wall time for 1 of the 3 runs to do: 45s at the training and decoding rates "
+        "of 1 finished run in results/ (rates of the machine that ran them; scoring not counted)",
         "no estimate: no finished run of tiny-gpt2 to measure from (2 runs)",
     ]
 
@@ -310,7 +310,7 @@ def test_dry_run_lists_an_estimate_per_run_and_for_the_grid(e2e_dir, tmp_path, c
     out = capsys.readouterr().out.splitlines()
     assert re.search(r"\[pending\] .* \(\w{10}\) ~\d+s$", out[1]), out
     assert re.match(
-        r"estimated wall time for the 1 run to do: \d+s on this machine "
-        r"\(from 1 finished run in results/\)$",
+        r"estimated wall time for the 1 run to do: \d+s at the training and decoding rates "
+        r"of 1 finished run in results/ \(rates of the machine that ran them; scoring not counted\)$",
         out[-1],
     ), out

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
@@ -18,7 +17,7 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     parser.add_argument("--grid", help="one grid (default: every grid with a results CSV)")
     parser.add_argument("--scale", choices=SCALES, default="quick", help="default: quick")
     parser.add_argument("--model", help="the model the runs used (default: the scale's)")
-    parser.add_argument("--results-dir", default="results", help="default: results")
+    parser.add_argument("--results-dir", help="default: the project's results/")
     parser.add_argument(
         "--all", action="store_true", help="list every run, not only the unfinished ones"
     )
@@ -27,10 +26,11 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from benchmark.experiments import GRIDS
+    from benchmark.paths import given_or_default
     from benchmark.run.status import STATES, grid_status
     from benchmark.run.store import results_path
 
-    results_dir = Path(args.results_dir)
+    results_dir = given_or_default(args.results_dir, "results")
     if args.grid:
         grids = [GRIDS.resolve(args.grid)]
     else:

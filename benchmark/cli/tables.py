@@ -4,7 +4,6 @@ the README's tables block, from results/<grid>.csv (no torch)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def _paper_version(text: str) -> str:
@@ -23,13 +22,12 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "tables", help="the paper's tables with ours beside them (Markdown + LaTeX, from CSVs)"
     )
-    parser.add_argument("--results-dir", default="results", help="default: results")
-    parser.add_argument("--out", default="tables", help="default: tables")
+    parser.add_argument("--results-dir", help="default: the project's results/")
+    parser.add_argument("--out", help="default: the project's tables/")
     parser.add_argument(
         "--readme",
-        default="README.md",
         help="also rewrite the tables block of this file (between its `tables:begin` and "
-        "`tables:end` markers; default: README.md)",
+        "`tables:end` markers; default: the project's README.md)",
     )
     parser.add_argument(
         "--paper-version",
@@ -41,12 +39,15 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.paths import given_or_default
     from benchmark.report.tables import update_readme, write_tables
 
-    for path in write_tables(Path(args.results_dir), Path(args.out), args.paper_version):
+    results = given_or_default(args.results_dir, "results")
+
+    for path in write_tables(results, given_or_default(args.out, "tables"), args.paper_version):
         print(f"wrote {path}")
-    readme = Path(args.readme)
-    if readme.is_file() and update_readme(readme, Path(args.results_dir), args.paper_version):
+    readme = given_or_default(args.readme, "README.md")
+    if readme.is_file() and update_readme(readme, results, args.paper_version):
         print(f"updated the tables block of {readme}")
     else:
         print(f"{readme}: no tables block (markers tables:begin / tables:end); not updated")

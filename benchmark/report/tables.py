@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.paper import DEFAULT_PAPER_VERSION, load_reference_results
+from benchmark.paper import DEFAULT_PAPER_VERSION, load_reference_results, table_sources
 from benchmark.report import latest_finished
 
 NOT_RUN = "not run"
@@ -61,7 +61,7 @@ TABLE_TO_TEXT_ROWS = (
     ("adapter-0.1%", "adapter-0.1%"),
     ("prefix-0.1%", "prefix-0.1%"),
 )
-TABLE_TO_TEXT = {"ACL2021": "ACL2021 Table 2", "arXiv-v1": "arXiv-v1 Table 1"}
+TABLE_TO_TEXT = table_sources(2)
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
@@ -101,7 +101,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         "table3_xsum",
         "Summarisation, XSUM test (ACL Table 3 / v1 Table 2)",
-        {"ACL2021": "ACL2021 Table 3", "arXiv-v1": "arXiv-v1 Table 2"},
+        table_sources(3),
         "table3",
         "bart-large",
         (("fine-tune", "fine-tune"), ("prefix-2%", "prefix-2%"), ("prefix-0.1%", "prefix-0.1%")),
@@ -117,7 +117,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         "table4_extrapolation",
         "Extrapolation, XSUM news-to-sports and within-news (ACL Table 4 / v1 Table 3)",
-        {"ACL2021": "ACL2021 Table 4", "arXiv-v1": "arXiv-v1 Table 3"},
+        table_sources(4),
         "extrapolation",
         "bart-large",
         (("fine-tune", "fine-tune"), ("prefix", "prefix")),
@@ -137,7 +137,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         "table5_intrinsic",
         "Intrinsic evaluation: embedding-only and infix, E2E test (ACL Table 5 / v1 Table 4)",
-        {"ACL2021": "ACL2021 Table 5", "arXiv-v1": "arXiv-v1 Table 4"},
+        table_sources(5),
         "intrinsic",
         "gpt2-medium",
         (("prefix", "prefix"),)

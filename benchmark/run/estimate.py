@@ -219,8 +219,9 @@ class Plan:
             todo = len(self.found)
             which = f"the {todo}" if not missing else f"{len(known)} of the {todo}"
             lines.append(
-                f"estimated wall time for {which} {_runs(todo)} to do: {rough(total)} on this "
-                f"machine (from {used} finished {_runs(used)} in {self.results_dir.name}/)"
+                f"estimated wall time for {which} {_runs(todo)} to do: {rough(total)} at the "
+                f"training and decoding rates of {used} finished {_runs(used)} in "
+                f"{self.results_dir.name}/ (rates of the machine that ran them; scoring not counted)"
             )
         lines += [
             f"no estimate: {why}" + (f" ({count} {_runs(count)})" if count > 1 else "")

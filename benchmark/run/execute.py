@@ -160,14 +160,12 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
             "\n".join(ex.source for ex in evaluation) + "\n", encoding="utf-8"
         )
         dataset.write_references(scratch / "references.txt", references)
+        checksums = {"hypotheses.txt": sha256_of(scratch / "hypotheses.txt")}
         if stored_params <= STORE_LIMIT:  # full fine-tunes are not kept
             weights = scratch / "trained.safetensors"
             save_file({k: v.contiguous() for k, v in stored.items()}, weights)
-            run_info["sha256"] = {weights.name: sha256_of(weights)}
-        run_info["sha256"] = {
-            **run_info.get("sha256", {}),
-            "hypotheses.txt": sha256_of(scratch / "hypotheses.txt"),
-        }
+            checksums[weights.name] = sha256_of(weights)
+        run_info["sha256"] = checksums
         (scratch / "run.json").write_text(
             json.dumps(run_info, indent=1, default=str), encoding="utf-8"
         )

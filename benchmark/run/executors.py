@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import ConfigError
+from benchmark.progress import duration
 from benchmark.run.claims import holder
-from benchmark.run.grid import fmt, run_one, select, short, state
+from benchmark.run.grid import print_result, run_one, select, state
 from benchmark.run.store import is_done, read_rows, results_path
 from benchmark.spec import RunSpec, spec_from_dict
 
@@ -75,11 +76,6 @@ def launch(
     as `grid.run_specs`); return how many failed."""
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})")
-    if executor == "submitit-local" and not options.wait:
-        raise ConfigError(
-            "--no-wait applies to --executor slurm: submitit-local keeps --workers runs going from "
-            "this process (run it under nohup to leave it)"
-        )
     if not specs:
         print("no runs selected")
         return 0
@@ -101,7 +97,7 @@ def _key(spec: RunSpec) -> tuple[str, str, str, str]:
 
 
 @dataclass
-class Progress:
+class RunReport:
     """Counts and prints `[k/n] <run id> ok|failed|skipped|error (elapsed, ETA)` lines; works the
     same in a terminal, under nohup and in a Slurm log (plain lines, flushed)."""
 
@@ -112,8 +108,6 @@ class Progress:
     def report(
         self, spec: RunSpec, outcome: str, detail: str = "", row: dict | None = None
     ) -> None:
-        from benchmark.data import DATASETS
-
         first = _key(spec) not in self.outcome
         self.outcome[_key(spec)] = outcome
         if not first and outcome != "ok":
@@ -121,16 +115,14 @@ class Progress:
         done = len(self.outcome)
         elapsed = time.perf_counter() - self.started
         left = len(self.todo) - done
-        eta = f", ETA {fmt(elapsed / done * left)}" if left else ""
+        eta = f", ETA {duration(elapsed / done * left)}" if left else ""
         line = f"[{done}/{len(self.todo)}] {spec.run_id} {outcome}"
-        print(f"{line}{f' ({detail})' if detail else ''}  elapsed {fmt(elapsed)}{eta}", flush=True)
-        if outcome == "ok" and row is not None:
-            metrics = DATASETS.get(spec.dataset).metrics
-            shown = "  ".join(f"{m} {short(row.get(m))}" for m in metrics)
-            train, decode = fmt(row["train_seconds"]), fmt(row["decode_seconds"])
-            print(f"  {shown}  train {train}  decode {decode}", flush=True)
-        elif outcome == "failed" and row is not None:
-            print(f"  failed: {row['error']}", file=sys.stderr, flush=True)
+        print(
+            f"{line}{f' ({detail})' if detail else ''}  elapsed {duration(elapsed)}{eta}",
+            flush=True,
+        )
+        if row is not None:
+            print_result(spec, row)
 
     def finished(self, spec: RunSpec, row: dict) -> None:
         """A row `run_one` wrote (ok or failed)."""
@@ -164,7 +156,7 @@ class Progress:
         )
         print(
             f"{grid}: finished {values.count('ok')} run(s), {failed} failed, in "
-            f"{fmt(time.perf_counter() - self.started)}"
+            f"{duration(time.perf_counter() - self.started)}"
             + (f"; {elsewhere} still running elsewhere" if elsewhere else ""),
             flush=True,
         )
@@ -211,7 +203,7 @@ def _local(todo: list[RunSpec], data_dir: Path, results_dir: Path, options: Exec
         for k in range(workers)
     ]
     by_key = {_key(s): s for s in todo}
-    progress = Progress(todo)
+    progress = RunReport(todo)
     for proc in procs:
         proc.start()
     try:
@@ -399,7 +391,7 @@ def _submitit(
     if not options.wait:
         print(f"  follow with: {_follow_command(todo, results_dir, array_id)}")
         return 0
-    progress = Progress(todo)
+    progress = RunReport(todo)
     pending = dict(zip(jobs, todo))
     ended_since: dict[Any, float] = {}
     next_squeue, squeue_states = 0.0, {}
@@ -460,7 +452,7 @@ def _submitit_local(
         f"each; logs: {folder}",
         flush=True,
     )
-    progress = Progress(todo)
+    progress = RunReport(todo)
     running: dict[Any, RunSpec] = {}
     try:
         while waiting or running:
@@ -482,7 +474,7 @@ def _submitit_local(
     return progress.summary(results_dir)
 
 
-def _describe(job: Any, spec: RunSpec, progress: Progress) -> None:
+def _describe(job: Any, spec: RunSpec, progress: RunReport) -> None:
     """Report a job whose result file exists: its row, a skip, or the exception it raised."""
     try:
         result = job.result()

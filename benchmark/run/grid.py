@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.progress import run_log
+from benchmark.progress import duration, run_log
 from benchmark.run.claims import claim, holder
 from benchmark.run.estimate import plan
 from benchmark.run.store import (
@@ -164,7 +164,7 @@ def run_specs(
         outcome.elsewhere = again.elsewhere
     print(
         f"{specs[0].grid}: finished {outcome.finished} run(s), {outcome.failed} failed, in "
-        f"{fmt(time.perf_counter() - started)}"
+        f"{duration(time.perf_counter() - started)}"
         + (f"; {len(outcome.elsewhere)} still running elsewhere" if outcome.elsewhere else "")
     )
     return outcome.failed
@@ -178,13 +178,11 @@ def _run_list(
     started: float,
     quiet: bool = False,
 ) -> Outcome:
-    from benchmark.data import DATASETS
-
     outcome = Outcome()
     for i, spec in enumerate(todo, 1):
         elapsed = time.perf_counter() - started
         done = outcome.finished + outcome.failed
-        eta = f", ETA {fmt(elapsed / done * (len(todo) - i + 1))}" if done else ""
+        eta = f", ETA {duration(elapsed / done * (len(todo) - i + 1))}" if done else ""
         if not quiet:
             print(f"[{i}/{len(todo)}] {spec.scale} {spec.model} {spec.run_id}{eta}", flush=True)
         row = run_one(spec, data_dir, results_dir, progress)
@@ -194,24 +192,25 @@ def _run_list(
                 if not quiet:
                     print("  claimed by another runner; skipped", flush=True)
             continue
-        if row["status"] != "ok":
+        if row["status"] == "ok":
+            outcome.finished += 1
+        else:
             outcome.failed += 1
-            print(f"  failed: {row['error']}", file=sys.stderr, flush=True)
-            continue
-        outcome.finished += 1
-        metrics = DATASETS.get(spec.dataset).metrics
-        shown = "  ".join(f"{m} {short(row.get(m))}" for m in metrics)
-        print(
-            f"  {shown}  train {fmt(row['train_seconds'])}  decode {fmt(row['decode_seconds'])}",
-            flush=True,
-        )
+        print_result(spec, row)
     return outcome
 
 
-def short(value: Any) -> str:
+def print_result(spec: RunSpec, row: dict[str, Any]) -> None:
+    """The line under a finished run: its metrics and times, or why it failed (stderr)."""
+    from benchmark.data import DATASETS
+
+    if row["status"] != "ok":
+        print(f"  failed: {row['error']}", file=sys.stderr, flush=True)
+        return
+    shown = "  ".join(f"{m} {_short(row.get(m))}" for m in DATASETS.get(spec.dataset).metrics)
+    train, decode = duration(row["train_seconds"]), duration(row["decode_seconds"])
+    print(f"  {shown}  train {train}  decode {decode}", flush=True)
+
+
+def _short(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
-
-
-def fmt(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

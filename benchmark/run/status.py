@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.progress import duration
 from benchmark.run.claims import holder
 from benchmark.run.grid import last_failure, state
 from benchmark.run.store import outputs_dir, read_rows, results_path, stale_rows
@@ -59,9 +60,4 @@ def grid_status(specs: list[RunSpec], results_dir: Path, now: float) -> list[Run
 
 
 def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s ago"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s ago"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m ago"
+    return f"{duration(seconds)} ago"
