@@ -158,11 +158,15 @@ def beam_batch(
                 next_scores.append(score)
         if not still_active:
             break
+        # the old positions of the prompts that stay, when some left (their rows are dropped)
+        kept = None
+        if len(still_active) < len(active):
+            kept = torch.tensor([j for j, b in enumerate(active) if b in set(still_active)])
         active = still_active
         rows = torch.tensor(next_rows)
         tokens = [tokens[r] + [t] for r, t in zip(next_rows, next_tokens)]
         scores = torch.tensor(next_scores)
-        state.select(rows)
+        state.select(rows, kept)
         logits = adapted.step(torch.tensor(next_tokens), state)
     else:
         # out of budget: running beams compete with the finished ones (transformers finalize)

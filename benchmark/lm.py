@@ -71,13 +71,18 @@ def lm_call(
     cache: DynamicCache | None,
     input_ids: torch.Tensor | None = None,
     inputs_embeds: torch.Tensor | None = None,
+    logits_to_keep: int | torch.Tensor = 0,
 ):
     """One forward of the LM with an explicit cache; returns the transformers output (logits, cache).
 
     attention_mask: (B, past + T), 1 for real positions, covering everything already in `cache`.
     position_ids: (B, T).
+    logits_to_keep: 0 = logits at every position; 1 = the last only; a (B, T) bool mask = those
+    positions, flattened to (K, vocab) (transformers' `slice_logits_to_keep`).
     """
     kwargs = {_cache_kwarg(type(lm)): cache}
+    if not (isinstance(logits_to_keep, int) and logits_to_keep == 0):
+        kwargs["logits_to_keep"] = logits_to_keep
     return lm(
         input_ids=input_ids,
         inputs_embeds=inputs_embeds,

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from benchmark.data import Example
-from benchmark.layout import IGNORE, collate, encode_pair
+from benchmark.layout import IGNORE, TrainBatch, encode_pair, train_batch
 from benchmark.methods.base import AdaptedLM
 from benchmark.models import LoadedModel
 from benchmark.progress import Progress, spacing
@@ -50,10 +50,19 @@ def _limits(config: TrainConfig) -> tuple[int, int]:
     return config.max_source_tokens, config.max_target_tokens
 
 
+def target_losses(logits: torch.Tensor, batch: TrainBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sequence summed token NLL (B,) and token counts (B,) from the logits at the batch's
+    target positions only, (K, V) as `AdaptedLM.target_logits` returns them."""
+    nll = torch.nn.functional.cross_entropy(logits.float(), batch.targets, reduction="none")
+    seq_sum = torch.zeros(batch.rows, dtype=nll.dtype).index_add(0, batch.target_rows, nll)
+    return seq_sum, torch.bincount(batch.target_rows, minlength=batch.rows)
+
+
 def sequence_losses(
     logits: torch.Tensor, labels: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sequence summed token NLL (B,) and token counts (B,); logits (B, T, V), labels (B, T)."""
+    """Per-sequence summed token NLL (B,) and token counts (B,) from full padded logits
+    (B, T, V), labels (B, T): the plain computation `target_losses` must equal (tests, anchors)."""
     shifted = logits[:, :-1].float()
     targets = labels[:, 1:]
     nll = torch.nn.functional.cross_entropy(
@@ -73,14 +82,32 @@ def reduce_loss(seq_sum: torch.Tensor, counts: torch.Tensor, reduction: str) -> 
     raise ValueError(f"unknown loss reduction {reduction!r}")
 
 
+def adamw(params: list[torch.nn.Parameter], config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with torch's fused kernel where every parameter is a float tensor on one CPU or CUDA
+    device: one pass over each parameter instead of ~10 (the same update to float rounding; for
+    full fine-tuning of SmolLM2 a step of 0.08 s instead of 0.6 s on 2 cores)."""
+    kwargs = dict(lr=config.lr, eps=config.adam_eps, weight_decay=config.weight_decay)
+    devices = {p.device.type for p in params}
+    if (
+        len(devices) == 1
+        and devices <= {"cpu", "cuda"}
+        and all(p.is_floating_point() for p in params)
+    ):
+        try:
+            return torch.optim.AdamW(params, fused=True, **kwargs)
+        except (RuntimeError, ValueError):
+            pass  # a dtype or device this build's fused kernel does not take
+    return torch.optim.AdamW(params, **kwargs)
+
+
 @torch.no_grad()
 def dev_loss(adapted: AdaptedLM, batches: list) -> float:
     """Token-mean NLL on the dev split (comparable across methods whatever they train with)."""
     was_training = adapted.training
     adapted.eval()
     total, count = 0.0, 0
-    for ids, mask, labels in batches:
-        seq_sum, counts = sequence_losses(adapted(ids, mask), labels)
+    for batch in batches:
+        seq_sum, counts = target_losses(adapted.target_logits(batch), batch)
         total += float(seq_sum.sum())
         count += int(counts.sum())
     adapted.train(was_training)
@@ -110,15 +137,13 @@ def train(
         for r in ex.references
     ]
     dev_batches = [
-        collate(dev_pairs[i : i + config.batch_size], loaded.pad_id)
+        train_batch(dev_pairs[i : i + config.batch_size], loaded.pad_id)
         for i in range(0, len(dev_pairs), config.batch_size)
     ]
     params = adapted.trainable_parameters()
     if not params:
         raise ValueError("the method left no parameter trainable")
-    optimiser = torch.optim.AdamW(
-        params, lr=config.lr, eps=config.adam_eps, weight_decay=config.weight_decay
-    )
+    optimiser = adamw(params, config)
     warmup = min(config.warmup_steps, config.max_steps)
 
     def schedule(step: int) -> float:  # HF get_linear_schedule_with_warmup
@@ -140,8 +165,8 @@ def train(
         if len(order) < config.batch_size:  # reshuffle each epoch, batches never straddle epochs
             order = torch.randperm(len(pairs), generator=generator).tolist()
         batch_idx, order = order[: config.batch_size], order[config.batch_size :]
-        ids, mask, labels = collate([pairs[i] for i in batch_idx], loaded.pad_id)
-        seq_sum, counts = sequence_losses(adapted(ids, mask), labels)
+        batch = train_batch([pairs[i] for i in batch_idx], loaded.pad_id)
+        seq_sum, counts = target_losses(adapted.target_logits(batch), batch)
         loss = reduce_loss(seq_sum, counts, adapted.loss_reduction)
         if not torch.isfinite(loss):
             raise TrainingDiverged(

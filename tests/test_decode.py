@@ -70,7 +70,7 @@ class TreeLM:
     def prefill(self, ids, mask):
         rows = ids.shape[0]
         return self._logits([None] * rows), SimpleNamespace(
-            repeat_interleave=lambda times: None, select=lambda rows: None
+            repeat_interleave=lambda times: None, select=lambda rows, prompts=None: None
         )
 
     def step(self, tokens, state):
@@ -143,7 +143,7 @@ class ConstantLM:
 
     def prefill(self, ids, mask):
         return self._logits(ids.shape[0]), SimpleNamespace(
-            repeat_interleave=lambda times: None, select=lambda rows: None
+            repeat_interleave=lambda times: None, select=lambda rows, prompts=None: None
         )
 
     def step(self, tokens, state):

@@ -44,19 +44,19 @@ def progress_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def test_training_without_a_bar_logs_step_loss_in_nats_per_token_and_eta(caplog, monkeypatch):
     """Prefix-tuning trains on a per-sequence sum; its log lines show the token mean of the same
-    forward (recorded here by wrapping `sequence_losses`, which returns its values unchanged)."""
+    forward (recorded here by wrapping `target_losses`, which returns its values unchanged)."""
     import benchmark.train as trainer
 
     seen = []
 
-    def recording(logits, labels):
-        seq_sum, counts = original(logits, labels)
+    def recording(logits, batch):
+        seq_sum, counts = original(logits, batch)
         if torch.is_grad_enabled():  # a training step, not a dev-loss pass
             seen.append(float(seq_sum.detach().sum()) / int(counts.sum()))
         return seq_sum, counts
 
-    original = trainer.sequence_losses
-    monkeypatch.setattr(trainer, "sequence_losses", recording)
+    original = trainer.target_losses
+    monkeypatch.setattr(trainer, "target_losses", recording)
     loaded = load_model("tiny-gpt2")
     torch.manual_seed(0)
     prefix = PrefixTuned(loaded, PrefixConfig(prefix_len=2, mid_dim=8))

@@ -53,8 +53,8 @@ def test_nan_loss_raises_a_clear_error(monkeypatch):
     loaded = load_model("tiny-gpt2")
     model = Finetuned(loaded, FinetuneConfig())
     monkeypatch.setattr(
-        "benchmark.train.sequence_losses",
-        lambda logits, labels: (torch.full((logits.shape[0],), float("nan")), torch.ones(1)),
+        "benchmark.train.target_losses",
+        lambda logits, batch: (torch.full((batch.rows,), float("nan")), torch.ones(1)),
     )
     with pytest.raises(TrainingDiverged, match="step 1"):
         train(model, loaded, PAIRS, [], TrainConfig(max_steps=2, batch_size=2), progress=False)
@@ -68,10 +68,10 @@ def test_best_dev_checkpoint_is_restored():
     result = train(prefix, loaded, PAIRS, PAIRS[:2], config, progress=False)
     best = min(result.dev_losses, key=lambda item: item[1])
     assert result.best_step == best[0]
-    from benchmark.train import collate, dev_loss
+    from benchmark.train import dev_loss, train_batch
 
     dev = [
-        collate(
+        train_batch(
             [encode_pair(loaded, e.source, e.references[0], *LIMITS) for e in PAIRS[:2]],
             loaded.pad_id,
         )

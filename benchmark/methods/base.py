@@ -17,8 +17,11 @@ from typing import Any
 import torch
 from transformers import DynamicCache
 
+from benchmark import attention
 from benchmark.errors import ConfigError, UnsupportedModelError
-from benchmark.lm import lm_call, positions_from_mask
+from benchmark.kvcache import DecodeCache
+from benchmark.layout import TrainBatch
+from benchmark.lm import cache_from_layers, lm_call, positions_from_mask
 from benchmark.methods import seq2seq
 from benchmark.models import LoadedModel
 
@@ -36,9 +39,29 @@ class DecodeState:
         self.attention_mask = self.attention_mask.repeat_interleave(times, 0)
         self.next_position = self.next_position.repeat_interleave(times, 0)
 
-    def select(self, rows: torch.Tensor) -> None:
+    def select(self, rows: torch.Tensor, prompts: torch.Tensor | None = None) -> None:
+        """New row i continues old row `rows[i]` (`prompts`: which prompts stayed, unused here)."""
         self.cache.reorder_cache(rows)
         self.attention_mask = self.attention_mask[rows]
+        self.next_position = self.next_position[rows]
+
+
+@dataclass
+class SharedDecodeState:
+    """Decoding state on the suite's own cache (`benchmark.kvcache.DecodeCache`): the prefix and
+    the prompts held once, generated keys/values written in place."""
+
+    cache: DecodeCache
+    next_position: torch.Tensor  # (rows,)
+
+    def repeat_interleave(self, times: int) -> None:
+        self.cache.expand_beams(times)
+        self.next_position = self.next_position.repeat_interleave(times, 0)
+
+    def select(self, rows: torch.Tensor, prompts: torch.Tensor | None = None) -> None:
+        """New row i continues old row `rows[i]`; `prompts`: the old indices of the prompts
+        still searching, when some left."""
+        self.cache.select(rows, prompts)
         self.next_position = self.next_position[rows]
 
 
@@ -57,8 +80,9 @@ class AdaptedLM(torch.nn.Module):
         super().__init__()
         self.lm = loaded.model
         self.layout: seq2seq.Seq2SeqLayout | None = None
+        self.packs = False  # set by `use_packing` once the subclass has built itself
         if loaded.family == "encoder-decoder":
-            if type(self).past is not AdaptedLM.past:
+            if type(self).prefix_layers is not AdaptedLM.prefix_layers:
                 # a decoder-only prefix would be silently dropped on the seq2seq path
                 raise UnsupportedModelError(
                     f"{type(self).__name__} builds a decoder-only key/value prefix; "
@@ -67,8 +91,10 @@ class AdaptedLM(torch.nn.Module):
             self.layout = seq2seq.Seq2SeqLayout.of(loaded)
 
     # --- what a method may override -------------------------------------------------------------
-    def past(self, batch_size: int) -> DynamicCache | None:
-        """Key/value prefix for `batch_size` rows, or None. Built anew on every call (it mutates)."""
+    def prefix_layers(self) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """Decoder-only key/value prefix, or None: per layer (key, value), each
+        (1, n_kv, P, head_dim). Computed once per call (once per training step) and shared by
+        every row of a batch."""
         return None
 
     def attention_prefix(self) -> seq2seq.AttentionPrefix | None:
@@ -105,7 +131,58 @@ class AdaptedLM(torch.nn.Module):
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
-    def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+    def past(self, batch_size: int) -> DynamicCache | None:
+        """`prefix_layers` expanded over `batch_size` rows as a cache (it mutates: built anew)."""
+        layers = self.prefix_layers()
+        if layers is None:
+            return None
+        return cache_from_layers(
+            [
+                (k.expand(batch_size, -1, -1, -1), v.expand(batch_size, -1, -1, -1))
+                for k, v in layers
+            ]
+        )
+
+    @property
+    def can_pack(self) -> bool:
+        """Whether `target_logits` runs packed rows: a decoder-only LM whose layers call
+        transformers' attention interface, and a method that keeps the base forward (its
+        prefix, if any, comes from `prefix_layers`)."""
+        if self.layout is not None or type(self).forward is not AdaptedLM.forward:
+            return False
+        if not self.packs:
+            self.packs = attention.install(self.lm)
+        return self.packs
+
+    def target_logits(self, batch: TrainBatch, packed: bool = True) -> torch.Tensor:
+        """Logits (K, vocab) at the batch's K target positions (row-major), the only ones the
+        loss reads: the LM head and the softmax never see the other positions.
+
+        `packed` (when `can_pack`): the rows run as one sequence without padding
+        (`benchmark.attention.Packed`); otherwise the padded batch through `forward`."""
+        if not (packed and self.can_pack):
+            if type(self).forward is AdaptedLM.forward and self.layout is None:
+                keep = batch.padded_predicts()
+                return self._run(batch.ids, batch.mask, logits_to_keep=keep)[0]
+            return self(batch.ids, batch.mask)[batch.padded_predicts()]
+        prefix = self.prefix_layers()
+        past = prefix[0][0].shape[2] if prefix is not None else 0
+        packing = attention.Packed(batch.slots, batch.lengths, batch.ids.shape[1], prefix)
+        out = self.lm(
+            input_ids=batch.packed_ids,
+            position_ids=(batch.offsets + past).unsqueeze(0),
+            use_cache=False,
+            logits_to_keep=batch.predicts,
+            **{attention.PACKED: packing},
+        )
+        return out.logits
+
+    def _run(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        logits_to_keep: int | torch.Tensor = 0,
+    ):
         batch = input_ids.shape[0]
         cache = self.past(batch)
         past_len = cache.get_seq_length() if cache is not None else 0
@@ -120,6 +197,7 @@ class AdaptedLM(torch.nn.Module):
             attention_mask=full_mask,
             position_ids=positions,
             cache=cache,
+            logits_to_keep=logits_to_keep,
         )
         return out.logits, cache, full_mask, positions
 
@@ -139,8 +217,28 @@ class AdaptedLM(torch.nn.Module):
             return seq2seq.prefill(
                 self.lm, self.layout, input_ids, attention_mask, self.attention_prefix()
             )
-        logits, cache, full_mask, positions = self._run(input_ids, attention_mask)
+        if self.can_pack:
+            prefix = self.prefix_layers()
+            cache = DecodeCache(prefix, attention_mask)
+            positions = positions_from_mask(attention_mask, cache.past)
+            logits = self._cached_call(input_ids, positions, cache)
+            return logits, SharedDecodeState(cache, positions[:, -1] + 1)
+        logits, cache, full_mask, positions = self._run(input_ids, attention_mask, 1)
         return logits[:, -1], DecodeState(cache, full_mask, positions[:, -1] + 1)
+
+    def _cached_call(
+        self, input_ids: torch.Tensor, positions: torch.Tensor, cache: DecodeCache
+    ) -> torch.Tensor:
+        """Last-position logits (rows, vocab) of `input_ids` fed through the suite's cache."""
+        out = self.lm(
+            input_ids=input_ids,
+            position_ids=positions,
+            use_cache=False,
+            logits_to_keep=1,
+            **{attention.DECODE: cache},
+        )
+        cache.advance(input_ids.shape[1])
+        return out.logits[:, -1]
 
     def step(
         self, tokens: torch.Tensor, state: DecodeState | seq2seq.Seq2SeqDecodeState
@@ -148,6 +246,12 @@ class AdaptedLM(torch.nn.Module):
         """Feed one token per row (rows,), return next-token logits (rows, vocab); updates state."""
         if isinstance(state, seq2seq.Seq2SeqDecodeState):
             return seq2seq.step(self.lm, tokens, state)
+        if isinstance(state, SharedDecodeState):
+            logits = self._cached_call(
+                tokens.view(-1, 1), state.next_position.view(-1, 1), state.cache
+            )
+            state.next_position = state.next_position + 1
+            return logits
         ones = torch.ones(tokens.shape[0], 1, dtype=state.attention_mask.dtype)
         state.attention_mask = torch.cat([state.attention_mask, ones], dim=1)
         out = lm_call(
@@ -156,6 +260,7 @@ class AdaptedLM(torch.nn.Module):
             attention_mask=state.attention_mask,
             position_ids=state.next_position.view(-1, 1),
             cache=state.cache,
+            logits_to_keep=1,
         )
         state.next_position = state.next_position + 1
         return out.logits[:, -1]

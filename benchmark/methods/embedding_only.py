@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import DynamicCache
 
 from benchmark.lm import hidden_size, run_into_cache
 from benchmark.methods.base import AdaptedLM, MethodSpec
@@ -84,11 +83,11 @@ class EmbeddingOnly(AdaptedLM):
             return self.ejected
         return self.mlp(self.embedding.weight) if self.config.reparam == "mlp" else self.flat
 
-    def past(self, batch_size: int) -> DynamicCache:
-        vectors = self.vectors()
-        embeds = vectors.unsqueeze(0).expand(batch_size, *vectors.shape)  # (B, P, d)
-        mask = torch.ones(batch_size, self.prefix_len, dtype=torch.long)
-        return run_into_cache(self.lm, mask, inputs_embeds=embeds)
+    def prefix_layers(self):
+        """The frozen LM run once over the k vectors: its keys and values are the prefix."""
+        mask = torch.ones(1, self.prefix_len, dtype=torch.long)
+        cache = run_into_cache(self.lm, mask, inputs_embeds=self.vectors().unsqueeze(0))
+        return [(layer.keys, layer.values) for layer in cache.layers]
 
     def finalize(self) -> None:
         with torch.no_grad():

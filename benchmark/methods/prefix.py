@@ -21,7 +21,6 @@ from torch import nn
 
 from benchmark.lm import (
     KVGeometry,
-    cache_from_layers,
     flatten_cache,
     flatten_key_values,
     hidden_size,
@@ -116,10 +115,8 @@ class PrefixTuned(AdaptedLM):
             flat = self.flat
         return self.dropout(flat)
 
-    def past(self, batch_size: int):
-        flat = self.prefix_tensor()
-        flat = flat.unsqueeze(0).expand(batch_size, *flat.shape)  # (B, P, width)
-        return cache_from_layers(split_flat_prefix(flat, self.geometry))
+    def prefix_layers(self):
+        return split_flat_prefix(self.prefix_tensor().unsqueeze(0), self.geometry)
 
     @torch.no_grad()
     def _lm_activations(self, token_ids: list[int]) -> torch.Tensor:

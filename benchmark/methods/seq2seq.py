@@ -299,7 +299,8 @@ class Seq2SeqDecodeState:
         self.encoder_hidden = self.encoder_hidden.repeat_interleave(times, 0)
         self.encoder_mask = self.encoder_mask.repeat_interleave(times, 0)
 
-    def select(self, rows: torch.Tensor) -> None:
+    def select(self, rows: torch.Tensor, prompts: torch.Tensor | None = None) -> None:
+        """New row i continues old row `rows[i]` (`prompts`, which prompts stayed: unused)."""
         self.cache.reorder_cache(rows)
         self.encoder_hidden = self.encoder_hidden[rows]
         self.encoder_mask = self.encoder_mask[rows]
