@@ -301,7 +301,7 @@ class _Rows:
     def repeat_interleave(self, times: int) -> None:
         self.rows = [r for r in self.rows for _ in range(times)]
 
-    def select(self, rows: torch.Tensor) -> None:
+    def select(self, rows: torch.Tensor, prompts=None) -> None:
         self.rows = [list(self.rows[int(i)]) for i in rows]
 
 
