@@ -76,6 +76,9 @@ class TrainBatch:
     def rows(self) -> int:
         return int(self.ids.shape[0])
 
+    def to(self, device: torch.device | str) -> TrainBatch:
+        return TrainBatch(**{k: v.to(device) for k, v in vars(self).items()})
+
     def padded_predicts(self) -> torch.Tensor:
         """(B, T) bool: the target positions in the padded layout."""
         keep = torch.zeros_like(self.mask, dtype=torch.bool)

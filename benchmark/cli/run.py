@@ -31,7 +31,7 @@ def _int_list(text: str) -> list[int]:
 
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
-    from benchmark.experiments.recipes import SCALES
+    from benchmark.experiments.recipes import ALL_SCALES
     from benchmark.run.executors import EXECUTORS
 
     run = sub.add_parser(
@@ -46,10 +46,11 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     run.add_argument("--grid", help="named grid (see `ls grids`), e.g. lowdata, table2")
     run.add_argument(
         "--scale",
-        choices=SCALES,
+        choices=ALL_SCALES,
         default="quick",
         help="paper: the full protocol; quick: a reduced recipe, each grid within an hour on 2 "
-        "CPU cores (lowdata ~24 min); smoke: tiny model, seconds (default: quick)",
+        "CPU cores (lowdata ~10 min); protocol (lowdata, init only): the quick recipe with the "
+        "paper's 5 subsets x 2 seeds; smoke: tiny model, seconds (default: quick)",
     )
     run.add_argument("--model", help="override the scale's model (see `ls models`)")
     run.add_argument("--method", type=_csv_list, help="ad-hoc: comma-separated methods")
@@ -224,7 +225,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         name = GRIDS.resolve(args.grid)
         if name != args.grid:
             print(f"note: grid {args.grid!r} is now called {name!r} (ACL numbering)")
-        specs = grid_specs = GRIDS.get(name).build(args.scale, args.model)
+        specs = grid_specs = GRIDS.get(name).specs(args.scale, args.model)
     else:
         if not args.train_size:
             raise ConfigError("--method needs --train-size, e.g. --train-size 50,100")

@@ -8,14 +8,14 @@ import time
 
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
-    from benchmark.experiments.recipes import SCALES
+    from benchmark.experiments.recipes import ALL_SCALES
 
     parser = sub.add_parser(
         "status",
         help="done / running / failed / pending / stale runs of each grid (safe during a run)",
     )
     parser.add_argument("--grid", help="one grid (default: every grid with a results CSV)")
-    parser.add_argument("--scale", choices=SCALES, default="quick", help="default: quick")
+    parser.add_argument("--scale", choices=ALL_SCALES, default="quick", help="default: quick")
     parser.add_argument("--model", help="the model the runs used (default: the scale's)")
     parser.add_argument("--results-dir", help="default: the project's results/")
     parser.add_argument(
@@ -34,13 +34,17 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.grid:
         grids = [GRIDS.resolve(args.grid)]
     else:
-        grids = [g for g in GRIDS.names() if results_path(results_dir, g).is_file()]
+        grids = [
+            g
+            for g in GRIDS.names()
+            if results_path(results_dir, g).is_file() and args.scale in GRIDS.get(g).scales
+        ]
         if not grids:
             print(f"no results in {results_dir} yet; start one with `run --grid lowdata`")
             return 0
     now = time.time()
     for name in grids:
-        specs = GRIDS.get(name).build(args.scale, args.model)
+        specs = GRIDS.get(name).specs(args.scale, args.model)
         entries = grid_status(specs, results_dir, now)
         counts = ", ".join(
             f"{sum(e.state == s for e in entries)} {s}"

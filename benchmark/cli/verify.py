@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
-    from benchmark.experiments.recipes import SCALES
+    from benchmark.experiments.recipes import ALL_SCALES
 
     parser = sub.add_parser(
         "verify",
@@ -19,7 +19,7 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         "outputs and metrics are compared with the committed ones. Exit 1 if any differs.",
     )
     parser.add_argument("--grid", required=True, help="the grid whose committed runs to rerun")
-    parser.add_argument("--scale", choices=SCALES, default="quick", help="default: quick")
+    parser.add_argument("--scale", choices=ALL_SCALES, default="quick", help="default: quick")
     parser.add_argument("--model", help="default: the scale's")
     parser.add_argument("--results-dir", help="the committed results (default: the project's)")
     parser.add_argument("--scratch", help="where the reruns go (default: a new temporary folder)")
@@ -38,7 +38,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     committed = Path(args.results_dir) if args.results_dir else default_dir("results")
     specs = committed_specs(
-        GRIDS.get(GRIDS.resolve(args.grid)).build(args.scale, args.model), committed
+        GRIDS.get(GRIDS.resolve(args.grid)).specs(args.scale, args.model), committed
     )
     if not specs:
         raise ConfigError(

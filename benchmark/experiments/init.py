@@ -7,13 +7,14 @@ low-data recipe of `lowdata`, its subsets and seeds).
 from __future__ import annotations
 
 from benchmark import paper
-from benchmark.experiments.recipes import LOWDATA_SCALES, Experiment, lowdata_run
+from benchmark.experiments.recipes import ALL_SCALES, LOWDATA_SCALES, Experiment, lowdata_run
 from benchmark.spec import RunSpec
 
 WORDS = {
     "paper": paper.INIT_WORDS,
     # the two task words and two unrelated ones (9 runs would be ~56 min on 2 CPU cores)
     "quick": ("table-to-text:", "summarize", "elephant", "divide"),
+    "protocol": ("table-to-text:",),  # random against the paper's low-data words, 10 units
     "smoke": ("table-to-text:",),
 }
 
@@ -40,7 +41,7 @@ def runs(scale: str, model: str | None = None) -> list[RunSpec]:
     ]
 
 
-EXPERIMENT = Experiment(runs, "ACL Figure 5")
+EXPERIMENT = Experiment(runs, "ACL Figure 5", scales=ALL_SCALES)
 REGISTER = {
     "init": (
         "EXPERIMENT",

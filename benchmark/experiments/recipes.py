@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark import paper
+from benchmark.errors import ConfigError
 from benchmark.spec import DecodeConfig, RunSpec, TrainConfig
 
-SCALES = ("smoke", "quick", "paper")
+SCALES = ("smoke", "quick", "paper")  # every grid has these
+# the low-data grids also have `protocol`: the paper's 5 subsets x 2 seeds at the quick recipe
+LOWDATA_ONLY_SCALES = ("protocol",)
+ALL_SCALES = SCALES + LOWDATA_ONLY_SCALES
 DEFAULT_MODEL = "smollm2-135m"  # embedded and offline; the paper used GPT-2 medium (hub)
 
 
@@ -24,6 +28,16 @@ class Experiment:
 
     build: Callable[[str, str | None], list[RunSpec]]
     reproduces: str
+    scales: tuple[str, ...] = SCALES
+
+    def specs(self, scale: str, model: str | None = None) -> list[RunSpec]:
+        """The grid's runs at `scale` (a clear error for a scale this grid does not have)."""
+        if scale not in self.scales:
+            raise ConfigError(
+                f"this grid has no scale {scale!r} (it has {', '.join(self.scales)}); "
+                f"`protocol` exists for the low-data grids only"
+            )
+        return self.build(scale, model)
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,19 @@ LOWDATA_SCALES = {
         sizes=(50, 100),
         subsets=1,
         seeds=1,
+        step_factor=0.5,
+        eval_every=25,
+        eval_limit=100,
+        decode=DecodeConfig(batch_size=32),
+        model=DEFAULT_MODEL,
+        summarisation=XSUM_QUICK,
+    ),
+    # the paper's protocol at the two smallest sizes, on the quick recipe: 5 subsets x 2 seeds
+    # (its 10 models per point, ACL §6.3) x 2 methods x 2 sizes = 40 runs; ~4 min a run here
+    "protocol": LowDataScale(
+        sizes=(50, 100),
+        subsets=paper.LOWDATA_SUBSETS,
+        seeds=paper.LOWDATA_SEEDS,
         step_factor=0.5,
         eval_every=25,
         eval_limit=100,

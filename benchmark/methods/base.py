@@ -266,12 +266,36 @@ class AdaptedLM(torch.nn.Module):
         return out.logits[:, -1]
 
 
+@dataclass
+class Anchor:
+    """The fastest outside implementation of a method's training step, which `benchmark speed`
+    times against ours: `model(input_ids=, attention_mask=, labels=).loss` trained on `params`."""
+
+    name: str
+    model: torch.nn.Module
+    params: list[torch.nn.Parameter]
+
+
+def plain_loop_anchor(adapted: AdaptedLM) -> Anchor:
+    """The anchor of a method PEFT does not have: the plain transformers loop (`labels=`: padded
+    batch, logits at every position) over the same LM and the same trainable parameters."""
+    return Anchor("transformers loop (labels=)", adapted.lm, adapted.trainable_parameters())
+
+
 @dataclass(frozen=True)
 class MethodSpec:
-    """A registered method: its config class and a builder `(loaded, config) -> AdaptedLM`."""
+    """A registered method: its config class, a builder `(loaded, config) -> AdaptedLM`, and the
+    anchor its speed is measured against, `(loaded, config, adapted) -> Anchor` (default: the
+    plain transformers loop)."""
 
     config_cls: type
     build: Callable[[LoadedModel, Any], AdaptedLM]
+    anchor: Callable[[LoadedModel, Any, AdaptedLM], Anchor] | None = None
+
+    def make_anchor(self, loaded: LoadedModel, config: Any, adapted: AdaptedLM) -> Anchor:
+        if self.anchor is None:
+            return plain_loop_anchor(adapted)
+        return self.anchor(loaded, config, adapted)
 
     def make_config(self, overrides: dict[str, Any] | None = None):
         fields = {f.name for f in dataclasses.fields(self.config_cls)}

@@ -12,13 +12,14 @@ shifted decoder positions), and the paper defines EMB-k on GPT-2 table-to-text o
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from benchmark.lm import hidden_size, run_into_cache
-from benchmark.methods.base import AdaptedLM, MethodSpec
+from benchmark.methods.base import AdaptedLM, Anchor, MethodSpec
 from benchmark.methods.blocks import require_decoder_only
 from benchmark.methods.reparam import fit_mlp, reparam_mlp
 from benchmark.models import LoadedModel
@@ -116,7 +117,22 @@ class EmbeddingOnly(AdaptedLM):
         }
 
 
-SPEC = MethodSpec(EmbeddingOnlyConfig, EmbeddingOnly)
+def peft_prompt_anchor(
+    loaded: LoadedModel, config: EmbeddingOnlyConfig, adapted: AdaptedLM
+) -> Anchor:
+    """PEFT's prompt tuning with as many virtual tokens: k trainable input embeddings in front
+    of every row (PEFT has no MLP reparameterisation for it; the LM work is the same)."""
+    import peft
+
+    model = peft.get_peft_model(
+        copy.deepcopy(loaded.model),
+        peft.PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=adapted.prefix_len),
+    )
+    params = [p for p in model.parameters() if p.requires_grad]
+    return Anchor(f"PEFT prompt tuning (k={adapted.prefix_len})", model, params)
+
+
+SPEC = MethodSpec(EmbeddingOnlyConfig, EmbeddingOnly, anchor=peft_prompt_anchor)
 REGISTER = {
     "embedding-only": (
         "SPEC",

@@ -15,11 +15,13 @@ Decoder-only LMs only: in an encoder-decoder LM x and y live in different stacks
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 from transformers import DynamicCache
 
+from benchmark.layout import IGNORE, TrainBatch
 from benchmark.lm import (
     cache_from_layers,
     hidden_size,
@@ -29,7 +31,7 @@ from benchmark.lm import (
     run_into_cache,
     split_flat_prefix,
 )
-from benchmark.methods.base import AdaptedLM, DecodeState, MethodSpec
+from benchmark.methods.base import AdaptedLM, Anchor, DecodeState, MethodSpec
 from benchmark.methods.blocks import require_decoder_only
 from benchmark.methods.reparam import reparam_mlp
 from benchmark.models import LoadedModel
@@ -133,16 +135,31 @@ class InfixTuned(AdaptedLM):
             target_mask[b, : len(y)] = 1
         return rows, source, source_mask, target, target_mask
 
-    def _run_target(self, input_ids, attention_mask):
+    def _run_target(self, input_ids, attention_mask, targets_only: bool = False):
+        """`targets_only`: logits (K, vocab) at the positions of [sep; y] that predict y and
+        eos (row-major, as `TrainBatch.targets`), else (B, |y| + 1, vocab)."""
         rows, source, source_mask, target, target_mask = self._split(input_ids, attention_mask)
         cache, mask = self.encode_source(source, source_mask)
         start = source_mask.sum(1) + self.config.prefix_len  # y's positions start at |x| + k
         full_mask = torch.cat([mask, target_mask], dim=1)
         positions = positions_from_mask(target_mask, start)
+        keep: int | torch.Tensor = 0
+        if targets_only:
+            keep = torch.zeros_like(target_mask, dtype=torch.bool)
+            keep[:, :-1] = target_mask[:, 1:].bool()
         out = lm_call(
-            self.lm, input_ids=target, attention_mask=full_mask, position_ids=positions, cache=cache
+            self.lm,
+            input_ids=target,
+            attention_mask=full_mask,
+            position_ids=positions,
+            cache=cache,
+            logits_to_keep=keep,
         )
         return rows, out.logits, cache, full_mask, positions
+
+    def target_logits(self, batch: TrainBatch, packed: bool = True) -> torch.Tensor:
+        """Only y's logits are computed (the LM head and softmax skip x and the padding)."""
+        return self._run_target(batch.ids, batch.mask, targets_only=True)[1]
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         rows, logits, *_ = self._run_target(input_ids, attention_mask)
@@ -181,7 +198,31 @@ class InfixTuned(AdaptedLM):
         return {"prefix_len": self.config.prefix_len, "loss_reduction": self.loss_reduction}
 
 
-SPEC = MethodSpec(InfixConfig, InfixTuned)
+class _FullLogits(nn.Module):
+    """Infix's step as it was before target-only logits: logits at every position of the padded
+    batch, token-level cross-entropy over the labels (PEFT has no infix; this is its anchor)."""
+
+    def __init__(self, adapted: InfixTuned) -> None:
+        super().__init__()
+        self.adapted = adapted
+
+    def forward(self, input_ids, attention_mask, labels):
+        logits = self.adapted(input_ids, attention_mask)[:, :-1]
+        loss = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=IGNORE
+        )
+        return SimpleNamespace(loss=loss)
+
+
+def full_logits_anchor(loaded: LoadedModel, config: InfixConfig, adapted: AdaptedLM) -> Anchor:
+    return Anchor(
+        "ours, full logits (no library has infix)",
+        _FullLogits(adapted),
+        adapted.trainable_parameters(),
+    )
+
+
+SPEC = MethodSpec(InfixConfig, InfixTuned, anchor=full_logits_anchor)
 REGISTER = {
     "infix": (
         "SPEC",

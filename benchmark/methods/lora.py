@@ -12,6 +12,7 @@ cross-attention all get one, as in PEFT.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 from benchmark.errors import UnsupportedModelError
-from benchmark.methods.base import AdaptedLM, MethodSpec
+from benchmark.methods.base import AdaptedLM, Anchor, MethodSpec
 from benchmark.models import LoadedModel
 
 # PEFT `TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING` (peft/utils/constants.py), by model_type
@@ -189,4 +190,23 @@ def _add_update(factor: LowRank):
 
 
 REGISTER = {"lora": ("SPEC", "LoRA (Hu et al. 2021): low-rank A/B on the attention projections, merged for decoding")}  # fmt: skip
-SPEC = MethodSpec(LoraConfig, LoraTuned)
+
+
+def peft_lora_anchor(loaded: LoadedModel, config: LoraConfig, adapted: AdaptedLM) -> Anchor:
+    """PEFT's `LoraConfig` with the same rank, alpha, dropout and target modules."""
+    import peft
+
+    model = peft.get_peft_model(
+        copy.deepcopy(loaded.model),
+        peft.LoraConfig(
+            r=config.rank,
+            lora_alpha=config.alpha,
+            lora_dropout=config.dropout,
+            target_modules=list(adapted.target_modules),
+        ),
+    )
+    params = [p for p in model.parameters() if p.requires_grad]
+    return Anchor(f"PEFT LoRA (r={config.rank})", model, params)
+
+
+SPEC = MethodSpec(LoraConfig, LoraTuned, anchor=peft_lora_anchor)

@@ -13,6 +13,7 @@ are not shifted (R9).
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from benchmark.lm import (
     split_flat_prefix,
 )
 from benchmark.methods import seq2seq
-from benchmark.methods.base import AdaptedLM, MethodSpec
+from benchmark.methods.base import AdaptedLM, Anchor, MethodSpec
 from benchmark.methods.reparam import init_from_target, reparam_mlp
 from benchmark.models import LoadedModel
 
@@ -356,7 +357,26 @@ def build_prefix(loaded: LoadedModel, config: PrefixConfig) -> AdaptedLM:
     return PrefixTuned(loaded, config)
 
 
-SPEC = MethodSpec(PrefixConfig, build_prefix)
+def peft_prefix_anchor(loaded: LoadedModel, config: PrefixConfig, adapted: AdaptedLM) -> Anchor:
+    """PEFT's `PrefixTuning` with the same prefix length and MLP width (its `prefix_projection`)
+    on a copy of the frozen LM."""
+    import peft
+
+    mid = getattr(adapted, "mid_dim", None) or 512
+    model = peft.get_peft_model(
+        copy.deepcopy(loaded.model),
+        peft.PrefixTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=adapted.prefix_len,
+            prefix_projection=config.reparam == "mlp",
+            encoder_hidden_size=mid,
+        ),
+    )
+    params = [p for p in model.parameters() if p.requires_grad]
+    return Anchor(f"PEFT PrefixTuning (P={adapted.prefix_len}, projection {mid})", model, params)
+
+
+SPEC = MethodSpec(PrefixConfig, build_prefix, anchor=peft_prefix_anchor)
 REGISTER = {
     "prefix": (
         "SPEC",

@@ -29,6 +29,7 @@ from benchmark.errors import ResultsError
 from benchmark.methods import METHODS
 from benchmark.methods.base import AdaptedLM, count_parameters
 from benchmark.models import LoadedModel, load_model
+from benchmark.report.convergence import convergence
 from benchmark.run.provenance import git_sha, now, package_versions
 from benchmark.run.store import outputs_dir
 from benchmark.spec import RunSpec, spec_from_dict
@@ -126,6 +127,7 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         best_step=result.best_step,
         best_dev_loss=result.best_dev_loss,
         train_seconds=result.train_seconds,
+        **convergence(result.dev_losses, result.steps, result.best_step).cells(),
     )
     adapted.finalize()
     stored = adapted.stored_state()

@@ -528,7 +528,7 @@ def _follow_command(todo: list[RunSpec], results_dir: Path, array_id: str) -> st
 
     spec = todo[0]
     if spec.grid in GRIDS.names():
-        model = GRIDS.get(spec.grid).build(spec.scale, None)[0].model
+        model = GRIDS.get(spec.grid).specs(spec.scale, None)[0].model
         return (
             f"python -m benchmark status --grid {spec.grid} --scale {spec.scale}"
             + ("" if spec.model == model else f" --model {spec.model}")

@@ -1,0 +1,60 @@
+"""`python -m benchmark speed`: our training step and decoder against their anchors (PEFT, the
+plain transformers loop, `generate`), interleaved in one process; one CSV row per case."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        "speed",
+        help="time a training step of every method and beam decoding against their anchors",
+        description=(
+            "Times, in one process with the cases interleaved (the first round is warm-up; each "
+            "row is the median of the rest): a training step of every registered method against "
+            "its anchor (PEFT for prefix, LoRA and prompt tuning; the plain transformers loop "
+            "otherwise), and beam-5 decoding with a prefix against our decoding without one and "
+            "against transformers' generate. Ratios below the targets are what the suite "
+            "promises on this kind of machine; absolute seconds vary with the machine."
+        ),
+        epilog="example: python -m benchmark speed --quick --data-dir ../shared/data",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", help="CSV to write (default: results/speed.csv, or "
+                        "results/speed-quick.csv with --quick)")  # fmt: skip
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer rounds, batches and tokens: about 5 minutes on 2 CPU cores",
+    )
+    parser.add_argument("--data-dir", help="default: $BENCHMARK_DATA_DIR (E2E pairs are timed)")
+    parser.add_argument("--model", default="smollm2-135m", help="default: smollm2-135m")
+    parser.add_argument(
+        "--device", default="cpu", choices=("cpu", "cuda", "auto"), help="default: cpu"
+    )
+    return parser
+
+
+def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import importlib.util
+
+    from benchmark.data import resolve_data_dir
+    from benchmark.data.e2e import e2e_path
+    from benchmark.errors import ConfigError
+    from benchmark.paths import given_or_default
+
+    data_dir = resolve_data_dir(args.data_dir)
+    for split in ("train", "test"):
+        if not e2e_path(data_dir, split).is_file():
+            raise ConfigError(f"{e2e_path(data_dir, split)} is missing: speed times E2E pairs")
+    if importlib.util.find_spec("peft") is None:
+        raise ConfigError("the PEFT anchors need peft: pip install -e '.[speed]' (peft==0.21.2)")
+    default = "results/speed-quick.csv" if args.quick else "results/speed.csv"
+    out = given_or_default(args.out, default)
+    from benchmark.speed import resolve_device, run_speed
+
+    resolve_device(args.device)  # a GPU asked for and absent fails here, before any model loads
+    run_speed(args.model, data_dir, args.device, args.quick, out)
+    print(f"wrote {out}")
+    return 0

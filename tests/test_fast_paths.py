@@ -1,0 +1,165 @@
+"""The trainer's and decoder's fast paths compute what the plain ones compute.
+
+Training: packed rows with target-only logits (`AdaptedLM.target_logits`) give the same
+per-sequence losses and gradients as a full padded forward with every position's logits. Decoding:
+the suite's in-place cache (`benchmark.kvcache`) gives the same beams as transformers'
+DynamicCache, with prompts of different lengths and prompts leaving the batch. No test times
+anything (`python -m benchmark speed` does).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmark import attention
+from benchmark.decode import beam_batch, greedy_batch
+from benchmark.layout import encode_pair, encode_prompt, train_batch
+from benchmark.methods import METHODS
+from benchmark.methods.base import AdaptedLM, SharedDecodeState
+from benchmark.models import load_model
+from benchmark.spec import TrainConfig
+from benchmark.train import adamw, sequence_losses, target_losses
+
+from .helpers import LIMITS, SOURCES
+
+PAIRS = [
+    ("name : Aromi | Type : coffee shop", "Aromi is a coffee shop."),
+    ("name : X", "X."),
+    ("name : Bibimbap House | food : Chinese | area : riverside", "Bibimbap House serves Chinese food."),
+]  # fmt: skip
+# every decoder-only method, with options that make each one small
+METHOD_OPTIONS = {
+    "prefix": {"prefix_len": 3, "mid_dim": 8},
+    "embedding-only": {"prefix_len": 2, "mid_dim": 8},
+    "infix": {"prefix_len": 2, "mid_dim": 8},
+    "finetune": {},
+    "ft-top2": {"top_layers": 1},
+    "adapter": {},
+    "lora": {"rank": 2},
+}
+
+
+def build(method: str, model: str, seed: int = 0) -> tuple[AdaptedLM, object]:
+    loaded = load_model(model)
+    spec = METHODS.get(method)
+    torch.manual_seed(seed)
+    adapted = spec.build(loaded, spec.make_config(METHOD_OPTIONS[method]))
+    torch.manual_seed(seed + 1)
+    with torch.no_grad():  # trained-looking parameters: zero-initialised ones would hide bugs
+        for p in adapted.trainable_parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return adapted, loaded
+
+
+def batch_of(loaded):
+    return train_batch([encode_pair(loaded, s, t, *LIMITS) for s, t in PAIRS], loaded.pad_id)
+
+
+@pytest.mark.parametrize("model", ["tiny-gpt2", "tiny-llama"])
+@pytest.mark.parametrize("method", sorted(METHOD_OPTIONS))
+def test_target_only_packed_losses_and_gradients_equal_the_full_padded_forward(method, model):
+    adapted, loaded = build(method, model)
+    adapted.eval()  # dropout off: both paths see the same function
+    batch = batch_of(loaded)
+    params = adapted.trainable_parameters()
+
+    full_sum, full_counts = sequence_losses(adapted(batch.ids, batch.mask), batch.labels)
+    full_grads = torch.autograd.grad(full_sum.sum(), params)
+    fast_sum, fast_counts = target_losses(adapted.target_logits(batch), batch)
+    fast_grads = torch.autograd.grad(fast_sum.sum(), params)
+
+    assert torch.equal(fast_counts, full_counts)
+    assert torch.allclose(fast_sum, full_sum, rtol=1e-5, atol=1e-4)
+    for fast, full in zip(fast_grads, full_grads):
+        assert torch.allclose(fast, full, rtol=1e-4, atol=1e-5)
+    if method != "infix":  # infix keeps its own [x; infix] / y split, unpacked
+        assert adapted.can_pack and attention.installed(adapted.lm)
+
+
+def test_the_packed_path_runs_packed(monkeypatch):
+    """The packed attention is what runs (so the equality above is not padded vs padded), and a
+    wrong per-row mask is caught by that equality."""
+    adapted, loaded = build("prefix", "tiny-llama")
+    adapted.eval()
+    batch = batch_of(loaded)
+    calls = []
+    real = attention._packed
+    monkeypatch.setattr(
+        attention, "_packed", lambda *a, **k: calls.append(a[4].rows) or real(*a, **k)
+    )
+    packed, _ = target_losses(adapted.target_logits(batch), batch)
+    assert calls == [len(PAIRS)] * adapted.lm.config.num_hidden_layers
+    assert batch.packed_ids.shape == (1, int(batch.mask.sum()))  # no padding in the packed row
+
+    # rows that may see each other: the losses change
+    monkeypatch.setattr(
+        attention.Packed, "mask", lambda self, past: torch.ones(self.rows, 1, self.width, past + self.width, dtype=torch.bool)
+    )  # fmt: skip
+    leaky, _ = target_losses(adapted.target_logits(batch), batch)
+    assert not torch.allclose(leaky, packed, atol=1e-3)
+
+
+def test_fused_adamw_makes_the_update_of_plain_adamw():
+    torch.manual_seed(0)
+    weights = [torch.nn.Parameter(torch.randn(7, 5)), torch.nn.Parameter(torch.randn(3))]
+    twins = [torch.nn.Parameter(w.detach().clone()) for w in weights]
+    config = TrainConfig(lr=1e-2, weight_decay=0.01)
+    fused = adamw(weights, config)
+    plain = torch.optim.AdamW(twins, lr=1e-2, eps=config.adam_eps, weight_decay=0.01)
+    assert fused.defaults.get("fused") is True
+    for _ in range(3):
+        for a, b in zip(weights, twins):
+            grad = torch.randn_like(a)
+            a.grad, b.grad = grad.clone(), grad.clone()
+        fused.step()
+        plain.step()
+    for a, b in zip(weights, twins):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def _old_path(monkeypatch) -> None:
+    """Decode through transformers' DynamicCache (the path before the suite's own cache)."""
+    monkeypatch.setattr(AdaptedLM, "can_pack", property(lambda self: False))
+
+
+@pytest.mark.parametrize("model", ["tiny-gpt2", "tiny-llama"])
+@pytest.mark.parametrize("method", ["prefix", "finetune", "embedding-only", "lora"])
+def test_the_in_place_cache_gives_the_beams_of_dynamic_cache(method, model, monkeypatch):
+    adapted, loaded = build(method, model)
+    adapted.eval()
+    if hasattr(adapted, "finalize") and method == "prefix":
+        adapted.finalize()
+    # prompts of different lengths (left padding), beams that finish at different steps
+    prompts = [encode_prompt(loaded, s) for s in SOURCES + ["name : Y | area : city centre"]]
+    state_types = []
+    real_prefill = type(adapted).prefill
+
+    def recording(self, ids, mask):
+        logits, state = real_prefill(self, ids, mask)
+        state_types.append(type(state))
+        return logits, state
+
+    monkeypatch.setattr(type(adapted), "prefill", recording)
+    new_beams = beam_batch(adapted, loaded, prompts, 3, 10, 1.0)
+    new_greedy = greedy_batch(adapted, loaded, prompts, 10)
+    with monkeypatch.context() as m:
+        _old_path(m)
+        old_beams = beam_batch(adapted, loaded, prompts, 3, 10, 1.0)
+        old_greedy = greedy_batch(adapted, loaded, prompts, 10)
+    assert state_types[:2] == [SharedDecodeState] * 2 and state_types[2] is not SharedDecodeState
+    assert new_beams == old_beams
+    assert new_greedy == old_greedy
+    if method != "finetune":  # the bare tiny LMs repeat one token whatever the prompt
+        assert len({tuple(b) for b in new_beams}) > 1  # the outputs depend on the prompt
+
+
+def test_prompts_leaving_the_batch_keep_the_others_beams(monkeypatch):
+    """A prompt that finishes early leaves the batch: the survivors' beams are those they get
+    alone (the cache compaction keeps each row's own keys and values)."""
+    adapted, loaded = build("prefix", "tiny-llama", seed=3)
+    adapted.eval()
+    prompts = [encode_prompt(loaded, s) for s in SOURCES]
+    together = beam_batch(adapted, loaded, prompts, 2, 12, 1.0, min_new=0)
+    alone = [beam_batch(adapted, loaded, [p], 2, 12, 1.0)[0] for p in prompts]
+    assert together == alone
