@@ -7,6 +7,7 @@ ACL camera-ready is canonical (setup.md §0), arXiv 2101.00190v1 numbers its tab
     from benchmark import paper
     paper.ROWS["adapter-0.1%"]            # -> ("adapter", {"adapter_pct": 0.1})
     paper.load_reference_results()        # every printed cell of the ACL version
+    paper.CLAIMS["fig3-lowdata-e2e"]      # a claim: its grid, metric, the two groups, direction
 
 Experiments (benchmark/experiments/) build runs from these; reports (benchmark/report/) print them
 beside ours. This module imports nothing of the project.
@@ -15,8 +16,9 @@ beside ours. This module imports nothing of the project.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 # ---- versions and numbering -----------------------------------------------------------------
 
@@ -234,6 +236,19 @@ PREFIX_LENGTHS = {
 # Figure 6 (ACL §7.5): E2E trained on these fractions of its training set, random prefix init
 DATA_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8)
 
+# The y-axis ranges of the paper's figure panels, on our scale (BLEU and ROUGE x100, TER a
+# fraction): the paper printed no per-point values, only these axes (setup.md §10, read from the
+# ACL text extraction; E2E BLEU/ROUGE are drawn as fractions there, 0.50-0.60 = 50-60 here).
+# ROUGE-L of Figures 3 and 5 is from their appendix twins, ACL Figures 7 and 8.
+FIGURE_AXES: dict[tuple[str, str], dict[str, tuple[float, float]]] = {
+    ("Figure 3", "e2e"): {"bleu": (50.0, 60.0), "rouge_l": (60.0, 66.0)},
+    ("Figure 3", "xsum"): {"rouge1": (32.0, 37.0), "rouge2": (10.0, 15.0), "rougeL": (24.0, 28.0)},
+    ("Figure 4", "dart"): {"bleu": (44.0, 46.0), "ter": (0.46, 0.48)},
+    ("Figure 4", "xsum"): {"rouge2": (18.5, 21.0), "rougeL": (33.5, 36.0)},
+    ("Figure 5", "e2e"): {"bleu": (45.0, 60.0), "rouge_l": (58.0, 66.0)},
+    ("Figure 6", "e2e"): {"bleu": (65.0, 69.0), "rouge_l": (68.0, 71.0)},
+}
+
 # ---- the published numbers ----------------------------------------------------------------
 
 REFERENCE_CSV = "reference_results.csv"  # setup.md §0b: one row per printed cell, both versions
@@ -260,3 +275,319 @@ def load_reference_results(version: str = DEFAULT_PAPER_VERSION):
     table["approximate"] = table["approximate"].str.lower() == "true"
     table["value_num"] = pd.to_numeric(table["value"], errors="coerce")
     return table
+
+
+# ---- the paper's claims: what `python -m benchmark claims` decides ---------------------------
+
+Direction = Literal["greater", "less", "comparable"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a claim compares on one dataset: our results column, and the reference-table cell
+    (split, metric) that gives the paper's number ("" where the paper printed none)."""
+
+    dataset: str  # our dataset name, which is also the reference table's
+    column: str  # our results column
+    split: str = "test"  # the reference table's split_or_setting
+    metric: str = ""  # the reference table's metric; "" = no published cell
+
+
+@dataclass(frozen=True)
+class Group:
+    """One side of a comparison: the runs whose `variant` is one of `variants` (a grid's run
+    label; rows without one use their method), and the reference-table rows that are the
+    paper's side (their values averaged)."""
+
+    label: str  # as printed in the scorecard
+    variants: tuple[str, ...]
+    paper_rows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper, decided on one grid's runs: ours = mean(a) - mean(b) of the
+    measure's column, its runs paired by the `pair_by` columns (the same training subset and seed
+    of each group; a group's several runs at one unit, e.g. INFIX-1/10/20, are averaged first).
+    greater: a > b; less: a < b; comparable: |a - b| <= margin, in the metric's units."""
+
+    id: str
+    where: str  # where in the paper (ACL camera-ready numbering)
+    statement: str  # what the paper says, in our words
+    grid: str  # results/<grid>.csv
+    measures: tuple[Measure, ...]  # several: pooled over those datasets (one unit per dataset)
+    a: Group
+    b: Group
+    direction: Direction
+    margin: float | None = None  # comparable claims only; the paper states none, so ours says why
+    pair_by: tuple[str, ...] = ("dataset", "subset", "seed")
+    only: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (column, values) rows must have
+    paper_table: int | None = None  # the ACL table whose cells give the paper's effect
+    paper_model: str = "gpt2-medium"  # the reference table's model for those cells
+    stated: str = ""  # a number stated in the text: its reference `source` after the version
+    effect_text: str = ""  # the paper's words, where it published no number
+
+    def __post_init__(self) -> None:
+        if (self.direction == "comparable") != (self.margin is not None):
+            raise ValueError(f"claim {self.id}: a margin goes with, and only with, 'comparable'")
+
+
+PREFIX_T2T = Group("prefix (0.1%)", ("prefix-0.1%",), ("prefix-0.1%",))
+FINE_TUNE = Group("fine-tune", ("fine-tune",), ("fine-tune",))
+TABLE_TO_TEXT_BLEU = (  # ACL Table 2's BLEU per dataset; WebNLG's "A" (all) column
+    Measure("e2e", "bleu", metric="bleu"),
+    Measure("webnlg", "bleu_all", "all", "bleu"),
+    Measure("dart", "bleu", metric="bleu"),
+)
+INFIX_ROWS = tuple(f"infix-{k}" for k in (1, 10, 20))  # ACL Table 5's lengths, pooled
+EMBEDDING_ROWS = tuple(f"emb-{k}" for k in (1, 10, 20))
+INFIX = Group("infix-1/10/20", INFIX_ROWS, INFIX_ROWS)
+EMBEDDING_ONLY = Group("emb-1/10/20", EMBEDDING_ROWS, EMBEDDING_ROWS)
+LOWDATA_UNITS = ("dataset", "train_size", "subset", "seed")  # Figure 3 pools its sizes
+# Figure 4: table-to-text is the DART panel in the paper; the quick scale runs E2E (no DART
+# training file offline), so both are listed and whichever ran is used
+T2T_LENGTH = (Measure("dart", "bleu"), Measure("e2e", "bleu"))
+XSUM_LENGTH = (Measure("xsum", "rouge2"),)  # the ROUGE-2 panel of Figure 4 (left)
+TASK_WORDS = ("table-to-text:", "summarize")  # Figure 5's task-relevant words (ACL §7.4)
+
+CLAIM_LIST: tuple[Claim, ...] = (
+    Claim(
+        "table2-prefix-vs-finetune",
+        "ACL Table 2, §6.1",
+        "prefix-tuning (0.1% of the parameters) is comparable to fine-tuning",
+        "table2",
+        (Measure("e2e", "bleu", metric="bleu"), Measure("dart", "bleu", metric="bleu")),
+        PREFIX_T2T,
+        FINE_TUNE,
+        "comparable",
+        # the paper states no margin; ours is just above the gaps it calls comparable (ACL
+        # Table 2 BLEU, prefix - fine-tune: E2E +1.5, DART +0.2). WebNLG is the next claim's.
+        margin=2.0,
+        paper_table=2,
+    ),
+    Claim(
+        "table2-prefix-vs-adapter",
+        "ACL Table 2, §6.1",
+        "prefix-tuning beats adapter-tuning at the same 0.1% budget (4.1 BLEU per dataset)",
+        "table2",
+        TABLE_TO_TEXT_BLEU,
+        PREFIX_T2T,
+        Group("adapter (0.1%)", ("adapter-0.1%",), ("adapter-0.1%",)),
+        "greater",
+        stated="Sec 6.1 text",  # ACL §6.1: "4.1 BLEU per dataset" on average
+        paper_table=2,
+    ),
+    Claim(
+        "table2-prefix-vs-ft-top2",
+        "ACL Table 2, §6.1",
+        "prefix-tuning beats fine-tuning the top 2 layers (FT-top2)",
+        "table2",
+        TABLE_TO_TEXT_BLEU,
+        PREFIX_T2T,
+        Group("FT-top2", ("ft-top2",), ("ft-top2",)),
+        "greater",
+        paper_table=2,
+    ),
+    Claim(
+        "table2-webnlg-unseen",
+        "ACL Table 2, §6.1",
+        "on WebNLG's unseen categories prefix-tuning is ahead of fine-tuning (extrapolation)",
+        "table2",
+        (Measure("webnlg", "bleu_unseen", "unseen", "bleu"),),
+        PREFIX_T2T,
+        FINE_TUNE,
+        "greater",
+        paper_table=2,
+    ),
+    Claim(
+        "fig3-lowdata-e2e",
+        "ACL Figure 3, §6.3",
+        "in low data (50-500 pairs) prefix-tuning beats fine-tuning, by 2.9 BLEU on average",
+        "lowdata",
+        (Measure("e2e", "bleu"),),
+        Group("prefix", ("prefix",)),
+        Group("fine-tune", ("finetune",)),
+        "greater",
+        pair_by=LOWDATA_UNITS,
+        stated="Sec 6.3 text",  # ACL §6.3: 2.9 BLEU on average over the four sizes
+    ),
+    Claim(
+        "fig3-lowdata-xsum",
+        "ACL Figure 3, §6.3",
+        "in low-data XSUM prefix-tuning beats fine-tuning",
+        "lowdata",
+        (Measure("xsum", "rouge2"),),  # Figure 3's XSUM panels are ROUGE-1 and ROUGE-2
+        Group("prefix", ("prefix",)),
+        Group("fine-tune", ("finetune",)),
+        "greater",
+        pair_by=LOWDATA_UNITS,
+        effect_text="ahead at every size (Figure 3, no values printed)",
+    ),
+    Claim(
+        "table3-xsum",
+        "ACL Table 3, §6.2",
+        "on XSUM prefix-tuning (2%) is slightly below fine-tuning",
+        "table3",
+        (Measure("xsum", "rougeL", metric="rouge-l"),),  # §6.2 quotes ROUGE-L (36.05 vs 37.25)
+        Group("prefix (2%)", ("prefix-2%",), ("prefix-2%",)),
+        FINE_TUNE,
+        "less",
+        paper_table=3,
+        paper_model="bart-large",
+    ),
+    Claim(
+        "table4-extrapolation",
+        "ACL Table 4, §6.4",
+        "prefix-tuning extrapolates better than fine-tuning (news-to-sports, within-news)",
+        "extrapolation",
+        (
+            Measure("xsum-news2sports", "rougeL", metric="rouge-l"),
+            Measure("xsum-withinnews", "rougeL", metric="rouge-l"),
+        ),
+        Group("prefix", ("prefix",), ("prefix",)),
+        FINE_TUNE,
+        "greater",
+        paper_table=4,
+        paper_model="bart-large",
+    ),
+    Claim(
+        "table5-prefix-vs-infix",
+        "ACL Table 5, §7.3",
+        "prefix-tuning beats infix-tuning",
+        "intrinsic",
+        (Measure("e2e", "bleu", metric="bleu"),),
+        Group("prefix", ("prefix",), ("prefix",)),
+        INFIX,
+        "greater",
+        paper_table=5,
+    ),
+    Claim(
+        "table5-infix-vs-embedding",
+        "ACL Table 5, §7.2-7.3",
+        "infix-tuning beats embedding-only tuning (prefix > infix > embedding-only)",
+        "intrinsic",
+        (Measure("e2e", "bleu", metric="bleu"),),
+        INFIX,
+        EMBEDDING_ONLY,
+        "greater",
+        paper_table=5,
+    ),
+    Claim(
+        "fig4-length-rises-t2t",
+        "ACL Figure 4, §7.1",
+        "table-to-text: a longer prefix helps up to the threshold of 10 tokens (10 > 1)",
+        "prefix-length",
+        T2T_LENGTH,
+        Group("length 10", ("prefix-len-10",)),
+        Group("length 1", ("prefix-len-1",)),
+        "greater",
+        effect_text="rises up to 10 tokens (Figure 4, no values printed)",
+    ),
+    Claim(
+        "fig4-length-flat-t2t",
+        "ACL Figure 4, §7.1",
+        "table-to-text: beyond 10 tokens, flat or slightly down (20 and 40 vs 10)",
+        "prefix-length",
+        T2T_LENGTH,
+        Group("length 20/40", ("prefix-len-20", "prefix-len-40")),
+        Group("length 10", ("prefix-len-10",)),
+        "comparable",
+        # Figure 4's DART BLEU axis spans 44.0-46.0 (setup.md §10), so the whole curve moves
+        # within 2 BLEU; a "slight" dip is within half of that
+        margin=1.0,
+        effect_text="slightly down after 10 (Figure 4, no values printed)",
+    ),
+    Claim(
+        "fig4-length-rises-xsum",
+        "ACL Figure 4, §7.1",
+        "summarisation: a longer prefix helps up to the threshold of 200 tokens (200 > 1)",
+        "prefix-length",
+        XSUM_LENGTH,
+        Group("length 200", ("prefix-len-200",)),
+        Group("length 1", ("prefix-len-1",)),
+        "greater",
+        effect_text="rises up to 200 tokens (Figure 4, no values printed)",
+    ),
+    Claim(
+        "fig4-length-flat-xsum",
+        "ACL Figure 4, §7.1",
+        "summarisation: beyond 200 tokens, flat or slightly down (300 vs 200)",
+        "prefix-length",
+        XSUM_LENGTH,
+        Group("length 300", ("prefix-len-300",)),
+        Group("length 200", ("prefix-len-200",)),
+        "comparable",
+        margin=1.25,  # half of Figure 4's XSUM ROUGE-2 axis, 18.5-21.0 (setup.md §10)
+        effect_text="slightly down after 200 (Figure 4, no values printed)",
+    ),
+    Claim(
+        "fig5-real-words-vs-random",
+        "ACL Figure 5, §7.4",
+        "in low data, initialising the prefix with real words beats random initialisation",
+        "init",
+        (Measure("e2e", "bleu"),),
+        Group("real words", tuple(init_label(word) for word in INIT_WORDS)),
+        Group("random", (init_label(None),)),
+        "greater",
+        effect_text="random is lowest (Figure 5, no values printed)",
+    ),
+    Claim(
+        "fig5-task-words",
+        "ACL Figure 5, §7.4",
+        "task-relevant words (table-to-text:, summarize) are slightly better than unrelated ones",
+        "init",
+        (Measure("e2e", "bleu"),),
+        Group("task words", tuple(init_label(word) for word in TASK_WORDS)),
+        Group(
+            "other words",
+            tuple(init_label(word) for word in INIT_WORDS if word not in TASK_WORDS),
+        ),
+        "greater",
+        effect_text="slightly better (Figure 5, no values printed)",
+    ),
+    Claim(
+        "fig6-data-efficiency",
+        "ACL Figure 6, §7.5",
+        "above 20% of the training data prefix-tuning beats fine-tuning (40/60/80%)",
+        "data-efficiency",
+        (Measure("e2e", "bleu"),),
+        Group("prefix", ("prefix",)),
+        Group("fine-tune", ("fine-tune",)),
+        "greater",
+        pair_by=("dataset", "train_fraction", "subset", "seed"),
+        only=(("train_fraction", ("0.4", "0.6", "0.8")),),
+        effect_text="ahead above 20% (Figure 6, no values printed)",
+    ),
+)
+CLAIMS: dict[str, Claim] = {claim.id: claim for claim in CLAIM_LIST}
+
+
+def paper_effect(
+    claim: Claim, version: str = DEFAULT_PAPER_VERSION
+) -> tuple[float | None, dict[str, float]]:
+    """The paper's a - b for a claim, in the metric's units, and the per-dataset differences it
+    averages: a number stated in the text where the claim names one, else the mean over the
+    claim's measures of (mean of a's paper rows - mean of b's) in its ACL table; (None, {})
+    where the paper printed no number (its figures)."""
+    table = load_reference_results(version)
+    if claim.stated:
+        row = table[(table["source"] == f"{version} {claim.stated}")]
+        return float(row["value_num"].iloc[0]), {}
+    if claim.paper_table is None:
+        return None, {}
+    table = table[
+        (table["source"] == table_sources(claim.paper_table)[version])
+        & (table["model"] == claim.paper_model)
+    ]
+    differences = {}
+    for measure in (m for m in claim.measures if m.metric):
+        cells = table[
+            (table["dataset"] == measure.dataset)
+            & (table["split_or_setting"] == measure.split)
+            & (table["metric"] == measure.metric)
+        ]
+        a, b = (cells[cells["method"].isin(g.paper_rows)]["value_num"] for g in (claim.a, claim.b))
+        differences[measure.dataset] = float(a.mean() - b.mean())
+    if not differences:
+        return None, {}
+    return sum(differences.values()) / len(differences), differences

@@ -268,3 +268,30 @@ def test_rows_a_changed_recipe_no_longer_has_are_marked_superseded(tmp_path, cap
     assert [r["status"] for r in rows] == ["ok", "superseded", "ok", "ok"]
     assert rows[1]["bleu"] == "40.0000" and "no longer in the smoke recipe" in rows[1]["error"]
     assert retire_stale_rows(path, specs) == 0  # idempotent
+
+
+def test_tables_mark_cells_with_non_converged_runs(tmp_path):
+    from benchmark.report.tables import README_BEGIN, README_END, update_readme
+
+    runs = tmp_path / "runs" / "adapter"
+    runs.mkdir(parents=True)
+    (runs / "run.json").write_text(json.dumps({"dev_losses": [[25, 2.41], [50, 2.11]]}))
+    base = {"dataset": "e2e", "model": "smollm2-135m", "status": "ok", "scale": "quick"}
+    metrics = {"bleu": "17.5", "nist": "2.7", "meteor": "32", "rouge_l": "48", "cider": "1.1"}
+    _write(tmp_path / "table2.csv", [
+        {**base, "method": "adapter", "variant": "adapter-3%", "outputs_dir": "runs/adapter",
+         "converged": "", **metrics},  # an older row: its run.json says the loss still fell
+        {**base, "method": "prefix", "variant": "prefix-0.1%", "outputs_dir": "runs/none",
+         "converged": "True", **metrics},
+    ])  # fmt: skip
+    spec = next(t for t in TABLES if t.name == "table2_e2e")
+    frame, caption = build_table(spec, tmp_path, "ACL2021")
+    cells = dict(zip(frame["method"] + " " + frame["metric"], frame["ours"]))
+    assert cells["adapter-3% bleu"] == "17.50 (n=1, 1 not converged)"
+    assert cells["prefix-0.1% bleu"] == "17.50 (n=1)"
+    assert "'not converged' (†): the dev loss still fell by 1% or more" in caption
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{README_BEGIN}\n{README_END}\n")
+    update_readme(readme, tmp_path)
+    text = readme.read_text()
+    assert "| adapter-3% | 17.50† (68.9) |" in text and "| prefix-0.1% | 17.50 (70.3) |" in text

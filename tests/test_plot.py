@@ -199,8 +199,21 @@ def _data_efficiency_rows(model: str = "tiny") -> list[dict[str, object]]:
 
 
 def _footnote(figure: Figure) -> str:
+    """The footnote's text, its wrapped lines joined by spaces."""
     [footnote] = [text for text in figure.texts if text.get_text() != figure.get_suptitle()]
-    return footnote.get_text()
+    return " ".join(footnote.get_text().split())
+
+
+def _means(ax) -> list[tuple[float, float, str, str]]:
+    """(x, y, colour, fill) of the mean markers of a panel, in x order: the larger markers (the
+    faint dots of single runs are translucent)."""
+    points = [
+        (float(line.get_xdata()[0]), float(line.get_ydata()[0]), line.get_color(),
+         line.get_fillstyle())
+        for line in ax.lines
+        if line.get_marker() == "o" and line.get_alpha() is None and len(line.get_xdata()) == 1
+    ]  # fmt: skip
+    return sorted(points)
 
 
 def _all_results(results: Path) -> Path:
@@ -236,7 +249,7 @@ def test_plot_lowdata_draws_xsum_panels(tmp_path: Path) -> None:
     [(spec, runs)] = _figures("lowdata", results)
     figure = _draw(spec, runs, "tiny", "smoke")
     panels = [ax.get_ylabel() for ax in figure.axes]
-    assert panels == ["ROUGE-1 (×100)", "ROUGE-2 (×100)", "ROUGE-L (×100)"]
+    assert panels == ["ROUGE-1", "ROUGE-2", "ROUGE-L"]  # the scale is in the footnote
     assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["50", "100"]
 
 
@@ -266,14 +279,15 @@ def test_prefix_length_figure(tmp_path: Path) -> None:
     assert list(stats["mean"]) == [5.5, 10.5, 20.5]
     figure = _draw(*dart, "tiny", "smoke")
     _, ter_ax = figure.axes
-    assert "lower is better" in ter_ax.get_ylabel() and "fraction" in ter_ax.get_ylabel()
+    assert ter_ax.get_ylabel() == "TER (lower is better)"
+    assert "TER a fraction" in _footnote(figure)  # the paper's print scale, stated
     assert list(ter_ax.get_xticks()) == [5.0, 10.0, 20.0]  # numeric axis, the lengths as ticks
     assert [t.get_text() for t in ter_ax.get_xticklabels()] == ["5", "10", "20"]
     assert "Fig. 4" in figure.get_suptitle() and "tiny" in figure.get_suptitle()
     assert "n=2 runs (seeds)" in _footnote(figure)
     assert "(200 for summarisation, 10 for table-to-text) then drops slightly" in _footnote(figure)
     assert [ax.get_ylabel() for ax in _draw(*xsum, "tiny", "smoke").axes] == [
-        "ROUGE-2 (×100)", "ROUGE-L (×100)"
+        "ROUGE-2", "ROUGE-L"
     ]  # fmt: skip
 
 
@@ -284,10 +298,10 @@ def test_init_figure_orders_words_and_colours_random_apart(tmp_path: Path) -> No
     bleu_ax = figure.axes[0]
     ticks = [t.get_text() for t in bleu_ax.get_xticklabels()]
     assert ticks == ["random", *INIT_WORDS, "zebra"]
-    random, words = bleu_ax.containers  # one errorbar per line: random first
-    assert random.lines[0].get_color() != words.lines[0].get_color()
-    assert list(random.lines[0].get_xdata()) == [0]  # not dodged: it shares no x with the words
-    assert list(words.lines[0].get_xdata()) == list(range(1, 10))
+    means = _means(bleu_ax)  # random first, then the words in the paper's order
+    assert [x for x, _, _, _ in means] == list(range(10))  # not dodged: no x is shared
+    assert means[0][2] != means[1][2]  # random's colour is not the words'
+    assert {colour for _, _, colour, _ in means[1:]} == {means[1][2]}
     assert "real words beat random initialisation" in _footnote(figure)
 
 
@@ -354,3 +368,81 @@ def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
     _write_results(tmp_path / "prefix-length.csv", rows)
     with pytest.raises(ReportError, match=r"prefix-length\.csv lacks the column\(s\) ter$"):
         plot_all(tmp_path, tmp_path / "figures")
+
+
+# ---- what a reader trusts at a glance ------------------------------------------------------------
+
+
+def _mixed_counts(tmp_path: Path) -> Path:
+    """Prefix: 2 runs at 50 pairs, 1 at 100; fine-tune 1 run at each. Prefix at 50, seed 1 had not
+    converged (its run.json), fine-tune at 100 had (its own CSV cell)."""
+    falling = tmp_path / "runs" / "falling"
+    falling.mkdir(parents=True)
+    (falling / "run.json").write_text(json.dumps({"dev_losses": [[25, 2.0], [50, 1.5]]}))
+    rows = [
+        _run(method="prefix", train_size=50, seed=0, bleu=54.0, rouge_l=60.0),
+        _run(method="prefix", train_size=50, seed=1, bleu=56.0, rouge_l=61.0,
+             outputs_dir="runs/falling"),
+        _run(method="prefix", train_size=100, seed=0, bleu=57.0, rouge_l=62.0),
+        _run(method="finetune", train_size=50, seed=0, bleu=52.0, rouge_l=60.0),
+        _run(method="finetune", train_size=100, seed=0, bleu=53.0, rouge_l=60.0,
+             converged="True"),
+    ]  # fmt: skip
+    return _write_results(tmp_path / "lowdata.csv", rows)
+
+
+def test_intervals_only_where_there_are_two_runs(tmp_path: Path) -> None:
+    from benchmark.report.stats import bootstrap_mean
+
+    [(spec, runs)] = _figures("lowdata", _mixed_counts(tmp_path))
+    figure = _draw(spec, runs, "tiny", "smoke")
+    bleu_ax = figure.axes[0]
+    [bars] = bleu_ax.containers  # one interval: prefix at 50 pairs, the only point with 2 runs
+    [segment] = bars.lines[2][0].get_segments()
+    _, low, high = bootstrap_mean([54.0, 56.0])
+    assert [y for _, y in segment] == pytest.approx([low, high])
+    faint = [line for line in bleu_ax.lines if line.get_alpha() is not None]
+    assert sorted(float(line.get_ydata()[0]) for line in faint) == [54.0, 56.0]
+    assert len(_means(bleu_ax)) == 4
+    assert bleu_ax.get_ylabel() == "BLEU"
+    assert "95% percentile-bootstrap interval" in _footnote(figure)
+    stats = _aggregate(runs, "bleu")
+    assert stats.loc[("Fine-tune", 50), "low"] != stats.loc[("Fine-tune", 50), "low"]  # NaN
+
+
+def test_non_converged_runs_are_hollow_and_the_legend_says_so(tmp_path: Path) -> None:
+    [(spec, runs)] = _figures("lowdata", _mixed_counts(tmp_path))
+    figure = _draw(spec, runs, "tiny", "smoke")
+    fills = {(x, y): fill for x, y, _, fill in _means(figure.axes[0])}
+    assert fills[min(fills, key=lambda p: abs(p[1] - 55.0))] == "none"  # prefix at 50: 1 stalled
+    assert fills[min(fills, key=lambda p: abs(p[1] - 53.0))] == "full"  # its own CSV cell
+    assert fills[min(fills, key=lambda p: abs(p[1] - 52.0))] == "left"  # unknown: no dev checks
+    [legend] = figure.legends
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels[:2] == ["Fine-tune (1 run/point)", "Prefix (1–2 runs/point)"]
+    assert any(label.startswith("not converged") for label in labels)
+    assert "convergence unknown (< 2 dev checks)" in labels
+
+
+def test_the_legend_covers_no_axes(tmp_path: Path) -> None:
+    results = _all_results(tmp_path / "results")
+    for grid in ("lowdata", "init", "data-efficiency"):
+        for spec, runs in _figures(grid, results / f"{grid}.csv"):
+            figure = _draw(spec, runs, "tiny", "smoke")
+            figure.canvas.draw()
+            [legend] = figure.legends
+            box = legend.get_window_extent()
+            for ax in figure.axes:
+                assert not box.overlaps(ax.get_window_extent()), (spec.stem, ax.get_title())
+
+
+def test_y_axis_spans_the_papers_range(tmp_path: Path) -> None:
+    from benchmark.paper import FIGURE_AXES
+
+    [(spec, runs)] = _figures("lowdata", _mixed_counts(tmp_path))
+    figure = _draw(spec, runs, "tiny", "smoke")
+    for ax, metric in zip(figure.axes, ("bleu", "rouge_l")):
+        low, high = FIGURE_AXES[("Figure 3", "e2e")][metric]
+        bottom, top = ax.get_ylim()
+        assert bottom < low and top > max(high, 57.0)  # the paper's range and all our points
+    assert "spanning the paper's axis range (BLEU 50–60, ROUGE-L 60–66)" in _footnote(figure)

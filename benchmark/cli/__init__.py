@@ -19,10 +19,22 @@ import logging
 import sys
 
 from benchmark import __version__
-from benchmark.cli import decode, fetch, ls, params, plot, run, status, tables, verify
+from benchmark.cli import (
+    claims,
+    decode,
+    fetch,
+    ls,
+    params,
+    plot,
+    run,
+    speed,
+    status,
+    tables,
+    verify,
+)
 from benchmark.errors import BenchmarkError
 
-SUBCOMMANDS = (run, status, verify, decode, plot, tables, params, ls, fetch)
+SUBCOMMANDS = (run, status, verify, decode, plot, tables, claims, speed, params, ls, fetch)
 
 EPILOG = """\
 examples:
@@ -42,6 +54,8 @@ examples:
       the paper's tables with ours beside them, in tables/ (Markdown + LaTeX)
   python -m benchmark ls grids
       every grid and the paper table or figure it reproduces
+  python -m benchmark speed --quick
+      our training step and decoder against PEFT, the plain transformers loop and generate
 
 The data directory comes from --data-dir or the BENCHMARK_DATA_DIR environment variable; it must
 hold e2e/trainset.csv, e2e/devset.csv and e2e/testset_w_refs.csv (get them with `fetch e2e`).

@@ -10,16 +10,19 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         "plot", help="draw the paper's figures 3-6 from results/<grid>.csv (PNG and PDF)"
     )
     parser.add_argument("--results-dir", help="default: the project's results/")
-    parser.add_argument("--out", help="default: the project's figures/")
+    parser.add_argument(
+        "--out",
+        help="default: the project's figures/ for the project's results/, else "
+        "<results dir>/figures/",
+    )
     return parser
 
 
 def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from benchmark.paths import given_or_default
+    from benchmark.report import outputs
     from benchmark.report.plot import plot_all
 
-    for path in plot_all(
-        given_or_default(args.results_dir, "results"), given_or_default(args.out, "figures")
-    ):
+    where = outputs(args.results_dir, args.out, "figures")
+    for path in plot_all(where.results, where.out):
         print(f"wrote {path}")
     return 0

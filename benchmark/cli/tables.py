@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 
-def _paper_version(text: str) -> str:
+def paper_version(text: str) -> str:
     """A paper version of `paper.PAPER_VERSIONS`, in any case (`arxiv-v1` works)."""
     from benchmark.paper import PAPER_VERSIONS
 
@@ -23,15 +23,20 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         "tables", help="the paper's tables with ours beside them (Markdown + LaTeX, from CSVs)"
     )
     parser.add_argument("--results-dir", help="default: the project's results/")
-    parser.add_argument("--out", help="default: the project's tables/")
+    parser.add_argument(
+        "--out",
+        help="default: the project's tables/ for the project's results/, else "
+        "<results dir>/tables/",
+    )
     parser.add_argument(
         "--readme",
         help="also rewrite the tables block of this file (between its `tables:begin` and "
-        "`tables:end` markers; default: the project's README.md)",
+        "`tables:end` markers; default: the project's README.md, and only for the project's "
+        "results/)",
     )
     parser.add_argument(
         "--paper-version",
-        type=_paper_version,
+        type=paper_version,
         default="ACL2021",
         help="which paper version's numbers to show (default: ACL2021, the published one)",
     )
@@ -39,16 +44,16 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from benchmark.paths import given_or_default
+    from benchmark.report import outputs
     from benchmark.report.tables import update_readme, write_tables
 
-    results = given_or_default(args.results_dir, "results")
-
-    for path in write_tables(results, given_or_default(args.out, "tables"), args.paper_version):
+    where = outputs(args.results_dir, args.out, "tables", args.readme)
+    for path in write_tables(where.results, where.out, args.paper_version):
         print(f"wrote {path}")
-    readme = given_or_default(args.readme, "README.md")
-    if readme.is_file() and update_readme(readme, results, args.paper_version):
-        print(f"updated the tables block of {readme}")
+    if where.readme is None:
+        print(f"README not touched: {where.results} is not the project's results/ (--readme)")
+    elif where.readme.is_file() and update_readme(where.readme, where.results, args.paper_version):
+        print(f"updated the tables block of {where.readme}")
     else:
-        print(f"{readme}: no tables block (markers tables:begin / tables:end); not updated")
+        print(f"{where.readme}: no tables block (markers tables:begin / tables:end); not updated")
     return 0

@@ -18,17 +18,24 @@ each grid in ``GRID_FIGURES`` and draws what has finished runs;
 
 plus ``_<model>`` / ``_<scale>`` when a CSV holds several models / scales (one figure each).
 
-Each point is the mean over finished runs (``status == "ok"``; the newest row of a run redone) with
-the sample standard deviation as error bar. The paper publishes no per-point values for these
+Each point is the mean over its finished runs (``status == "ok"``; the newest row of a run redone)
+with a 95% percentile-bootstrap interval over them (`benchmark.report.stats`) where it has two or
+more, and no bar where it has one; the runs themselves are faint dots. Markers say whether the runs
+had converged (`benchmark.report.convergence`): filled yes, hollow no, half-filled unknown (fewer
+than two dev checks). The legend sits below the panels, never over a point. Y axes are on the
+paper's scale (BLEU and ROUGE x100, TER a fraction) and span the paper's own axis range
+(`paper.FIGURE_AXES`) as well as our runs. The paper publishes no per-point values for these
 figures (setup.md §10), so nothing of the paper is drawn; the footnote quotes what the paper states
-about each figure. Reads the results CSVs only; never imports torch.
+about each figure. Reads the results CSVs (and each run's run.json) only; never imports torch.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
+import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -38,26 +45,36 @@ import matplotlib.style
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from benchmark.errors import ReportError
-from benchmark.paper import DISPLAY, INIT_WORDS, init_label, load_reference_results
+from benchmark.paper import DISPLAY, FIGURE_AXES, INIT_WORDS, init_label, load_reference_results
 from benchmark.report import latest_finished
+from benchmark.report.convergence import CONVERGED_BELOW, add_convergence
+from benchmark.report.stats import RESAMPLES, bootstrap_mean
 
 log = logging.getLogger(__name__)
 
 STYLE = "paper.mplstyle"  # packaged beside this module
 FIGURE_FORMATS = ("png", "pdf")
 PANEL_SIZE = (3.0, 2.5)  # inches per metric panel: two panels fit a 6-inch text width
+FOOTNOTE_CHARS_PER_INCH = 24  # x-small serif: the footnote wraps within the panels' width
 
-# CSV column -> (name, scale as stored by benchmark.metrics): the y axis of a panel
+# CSV column -> (name, scale as stored by benchmark.metrics, the paper's print scale too)
 METRICS = {
     "bleu": ("BLEU", "×100"),
     "rouge_l": ("ROUGE-L", "×100"),  # E2E, pycocoevalcap
     "rouge1": ("ROUGE-1", "×100"),  # XSUM, rouge-score
     "rouge2": ("ROUGE-2", "×100"),
     "rougeL": ("ROUGE-L", "×100"),
-    "ter": ("TER", "fraction, lower is better"),  # WebNLG/DART TER is printed as a fraction
+    "ter": ("TER", "a fraction"),  # WebNLG/DART TER is printed as a fraction
 }
+LOWER_IS_BETTER = {"ter"}
+RUN_ALPHA = 0.35  # the faint dots of single runs behind a mean
+Y_PAD = 0.06  # fraction of the y span added above and below the drawn values
+# a point's marker by the convergence of its runs: any not converged -> hollow; else any
+# unknown -> half-filled; all converged -> filled
+FILL = {True: "full", None: "left", False: "none"}
 METHOD_ORDER = ("finetune", "prefix")  # drawn first, in these colours; other methods follow
 METHOD_LABELS = {m: DISPLAY[m] for m in METHOD_ORDER}
 DODGE = 0.08  # offset between lines sharing an x, in x steps, so that error bars do not overlap
@@ -72,7 +89,7 @@ PREFIX_LENGTH_PAPER = (
     "table-to-text) then drops slightly"
 )
 INIT_PAPER = (
-    "paper (§7.2, ACL Fig. 5): real words beat random initialisation; task-relevant words "
+    "paper (ACL §7.4, Fig. 5): real words beat random initialisation; task-relevant words "
     "slightly better"
 )
 DATA_EFFICIENCY_PAPER = (
@@ -102,6 +119,7 @@ class FigureSpec:
     line_order: tuple[str, ...] = tuple(METHOD_LABELS[m] for m in METHOD_ORDER)
     connect: bool = True  # join a line's points; False for unordered categories
     gap_metric: str | None = None  # footnote: mean over x of prefix minus fine-tune, if both ran
+    paper_axes: dict[str, tuple[float, float]] | None = None  # the paper's y range per panel
 
 
 def plot_lowdata(results_csv: str | Path, out_dir: str | Path) -> list[Path]:
@@ -168,6 +186,7 @@ def _lowdata(table: pd.DataFrame, results_csv: Path) -> list[tuple[FigureSpec, p
             paper=_paper_footnote(),
             runs_are="subsets × training seeds",
             gap_metric="bleu",
+            paper_axes=FIGURE_AXES[("Figure 3", "e2e")],
         ),
         "xsum": FigureSpec(
             stem="lowdata_xsum",
@@ -177,6 +196,7 @@ def _lowdata(table: pd.DataFrame, results_csv: Path) -> list[tuple[FigureSpec, p
             paper=XSUM_LOWDATA_PAPER,
             runs_are="subsets × training seeds",
             gap_metric="rouge2",
+            paper_axes=FIGURE_AXES[("Figure 3", "xsum")],
         ),
     }
     return _per_dataset(_method_lines(table), results_csv, specs)
@@ -194,6 +214,7 @@ def _prefix_length(table: pd.DataFrame, results_csv: Path) -> list[tuple[FigureS
             runs_are="seeds",
             paper=PREFIX_LENGTH_PAPER,
             categorical=False,
+            paper_axes=FIGURE_AXES.get(("Figure 4", dataset)),  # E2E is not a paper panel
         )
         for dataset, metrics in panels.items()
     }
@@ -218,6 +239,7 @@ def _init(table: pd.DataFrame, results_csv: Path) -> list[tuple[FigureSpec, pd.D
         tick_labels=(*INIT_TICKS.items(), *((v, v.removeprefix("init-")) for v in extra)),
         line_order=("random", "real word"),
         connect=False,
+        paper_axes=FIGURE_AXES[("Figure 5", "e2e")],
     )
     return _per_dataset(table, results_csv, {"e2e": spec})
 
@@ -236,6 +258,7 @@ def _data_efficiency(
         paper=DATA_EFFICIENCY_PAPER,
         categorical=False,
         gap_metric="bleu",
+        paper_axes=FIGURE_AXES[("Figure 6", "e2e")],
     )
     return _per_dataset(_method_lines(table), results_csv, {"e2e": spec})
 
@@ -269,7 +292,7 @@ def _figures(grid: str, results_csv: Path) -> list[tuple[FigureSpec, pd.DataFram
     except pd.errors.EmptyDataError:
         return []
     _require(table, GRID_FIGURES[grid].columns, results_csv)
-    finished = latest_finished(table)
+    finished = add_convergence(latest_finished(table), results_csv.parent)
     return GRID_FIGURES[grid].build(finished, results_csv)
 
 
@@ -342,15 +365,59 @@ def _write(spec: FigureSpec, runs: pd.DataFrame, out_dir: Path) -> list[Path]:
     return written
 
 
+def _state(converged: pd.Series) -> bool | None:
+    """A point's convergence: False if any run had not converged, else None if any is unknown."""
+    values = list(converged)
+    if any(value is False for value in values):
+        return False
+    return None if any(value is None for value in values) else True
+
+
 def _aggregate(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean, sample std (NaN for a single run) and count of `metric` per (line, x), leaving out
-    runs whose `metric` is not a number."""
+    """Per (line, x): mean, sample std (NaN for one run), count, the 95% bootstrap interval
+    (low, high; NaN for one run) and the runs' convergence (`_state`), leaving out runs whose
+    `metric` is not a number."""
     scores = runs.dropna(subset=[metric])
-    return scores.groupby(["line", "x"], sort=True)[metric].agg(["mean", "std", "count"])
+    if "converged" not in scores.columns:
+        scores = scores.assign(converged=None)
+    rows = []
+    for (line, x), group in scores.groupby(["line", "x"], sort=True):
+        values = list(group[metric])
+        low, high = bootstrap_mean(values)[1:] if len(values) > 1 else (math.nan, math.nan)
+        rows.append(
+            {
+                "line": line,
+                "x": x,
+                "mean": float(group[metric].mean()),
+                "std": float(group[metric].std()) if len(values) > 1 else math.nan,
+                "count": len(values),
+                "low": low,
+                "high": high,
+                "converged": _state(group["converged"]),
+            }
+        )
+    columns = ["line", "x", "mean", "std", "count", "low", "high", "converged"]
+    return pd.DataFrame(rows, columns=columns).set_index(["line", "x"])
+
+
+def _marker(ax, x: float, y: float, colour: str, state: bool | None, **style) -> None:
+    ax.plot(
+        [x], [y], marker="o", linestyle="none", color=colour, fillstyle=FILL[state],
+        markerfacecoloralt="white", **style,
+    )  # fmt: skip
+
+
+def _y_limits(values: list[float], paper: tuple[float, float] | None) -> tuple[float, float]:
+    """Our drawn values and the paper's axis range, padded."""
+    span = [v for v in values if math.isfinite(v)] + list(paper or ())
+    low, high = min(span), max(span)
+    pad = (high - low) * Y_PAD or 1.0
+    return low - pad, high + pad
 
 
 def _draw(spec: FigureSpec, runs: pd.DataFrame, model: str, scale: str) -> Figure:
-    """Metric panels against x, one line per group of runs, mean ± sample std at each x."""
+    """Metric panels against x, one line per group of runs: each point the mean of its runs
+    with a 95% interval where it has two or more, the runs as faint dots."""
     xs = _ordered(set(runs["x"]), spec.x_order)
     position = {x: i if spec.categorical else float(x) for i, x in enumerate(xs)}
     spread = sorted(position.values())
@@ -360,30 +427,48 @@ def _draw(spec: FigureSpec, runs: pd.DataFrame, model: str, scale: str) -> Figur
     # lines are spread apart only where they share an x (the random-init point shares none)
     shared = runs.groupby("x")["line"].nunique().max() > 1
     ticks = dict(spec.tick_labels)
+    if "converged" not in runs.columns:
+        runs = runs.assign(converged=None)
 
     figure = Figure(figsize=(PANEL_SIZE[0] * len(spec.panels), PANEL_SIZE[1]), layout="constrained")
     # Agg canvas attached to this figure only: no pyplot, no global backend switch, no window.
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, len(spec.panels), squeeze=False)[0]
     counts: set[int] = set()
+    states: set[bool | None] = set()
+    handles: dict[str, Line2D] = {}
     for ax, metric in zip(axes, spec.panels, strict=True):
         stats = _aggregate(runs, metric)
+        drawn: list[float] = []
         for index, line in enumerate(lines):
             if line not in stats.index.get_level_values("line"):
                 continue
+            colour = f"C{index}"  # the same colour for a line in every panel
             points = stats.loc[line]
             points = points.loc[[x for x in xs if x in points.index]]  # in drawing order
             offset = (index - (len(lines) - 1) / 2) * DODGE * step if shared else 0.0
+            where = [position[x] + offset for x in points.index]
             counts |= set(points["count"])
-            ax.errorbar(
-                [position[x] + offset for x in points.index],
-                points["mean"],
-                yerr=points["std"].fillna(0.0),  # a single run has no spread to show
-                color=f"C{index}",  # the same colour for a line in every panel
-                marker="o",
-                linestyle="-" if spec.connect else "none",
-                label=f"{line} (n={_span(points['count'])} runs/point)",
-            )
+            if spec.connect and len(points) > 1:
+                ax.plot(where, points["mean"], color=colour, linestyle="-", zorder=1)
+            for (x, point), at in zip(points.iterrows(), where):
+                states.add(point["converged"])
+                if point["count"] > 1:  # an interval only where there are runs to spread
+                    ax.errorbar(
+                        [at], [point["mean"]], color=colour, linestyle="none", zorder=2,
+                        yerr=[[point["mean"] - point["low"]], [point["high"] - point["mean"]]],
+                    )  # fmt: skip
+                    drawn += [point["low"], point["high"]]
+                    single = runs[(runs["line"] == line) & (runs["x"] == x)].dropna(subset=[metric])
+                    for value, converged in zip(single[metric], single["converged"]):
+                        _marker(ax, at, value, colour, converged, alpha=RUN_ALPHA, zorder=2)
+                        drawn.append(value)
+                _marker(ax, at, point["mean"], colour, point["converged"], zorder=3, markersize=5)
+                drawn.append(point["mean"])
+            handles[line] = Line2D(
+                [], [], color=colour, marker="o", linestyle="-" if spec.connect else "none",
+                label=f"{line} ({_runs(points['count'])}/point)",
+            )  # fmt: skip
         # category names (the initialisation words) that do not fit side by side are slanted
         labels = [ticks.get(x, _tick(x)) for x in xs]
         crowded = spec.categorical and sum(len(label) + 1 for label in labels) > 36
@@ -391,27 +476,78 @@ def _draw(spec: FigureSpec, runs: pd.DataFrame, model: str, scale: str) -> Figur
         ax.set_xticks([position[x] for x in xs], labels, **slant)
         if spec.categorical:
             ax.set_xlim(-0.5, len(xs) - 0.5)
-        name, unit = METRICS[metric]
+        name, _ = METRICS[metric]
+        paper_range = (spec.paper_axes or {}).get(metric)
+        ax.set_ylim(*_y_limits(drawn, paper_range))
         ax.set_xlabel(spec.x_label)
-        ax.set_ylabel(f"{name} ({unit})")
+        ax.set_ylabel(f"{name} (lower is better)" if metric in LOWER_IS_BETTER else name)
         ax.set_title(name)
-    axes[0].legend(loc="best")
-
+    legend = list(handles.values()) + _state_handles(states)
     figure.suptitle(f"{spec.title}: {model}, scale {scale}")
+    # the legend below the figure's area, so never over a point, and the footnote below it
+    key = figure.legend(
+        handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncols=2, frameon=False
+    )
+    box = key.get_window_extent(figure.canvas.get_renderer())
+    bottom = box.transformed(figure.transFigure.inverted()).y0
+    footnote = _footnote_text(spec, runs, counts)
+    figure.text(0.0, bottom - 0.02, footnote, ha="left", va="top", fontsize="x-small")
+    return figure
+
+
+def _state_handles(states: set[bool | None]) -> list[Line2D]:
+    """Legend entries for the marker fills in use (a grey marker each)."""
+    words = {
+        True: "converged",
+        None: "convergence unknown (< 2 dev checks)",
+        False: f"not converged (dev loss fell ≥ {CONVERGED_BELOW:.0%} at the last check)",
+    }
+    if states <= {True}:
+        return []
+    return [
+        Line2D(
+            [],
+            [],
+            color="0.4",
+            marker="o",
+            linestyle="none",
+            fillstyle=FILL[state],
+            markerfacecoloralt="white",
+            label=words[state],
+        )  # fmt: skip
+        for state in (True, None, False)
+        if state in states
+    ]
+
+
+def _footnote_text(spec: FigureSpec, runs: pd.DataFrame, counts: set[int]) -> str:
     ours = ""
     if spec.gap_metric and (gap := _mean_gap(runs, spec.gap_metric)) is not None:
         name = METRICS[spec.gap_metric][0]
         ours = f"; these runs: prefix − fine-tune = {gap:+.1f} {name} on average"
-    figure.text(
-        0.0,
-        -0.02,
-        f"Each point: mean ± sample std over n={_span(counts)} runs ({spec.runs_are}){ours}.\n"
-        f"{spec.paper}; no per-point values published, none drawn.",
-        ha="left",
-        va="top",
-        fontsize="x-small",
-    )
-    return figure
+    if max(counts, default=1) > 1:
+        few = "; with 2-3 runs it is close to their range" if min(counts) <= 3 else ""
+        points = (
+            f"Each point: the mean of its n={_span(counts)} runs ({spec.runs_are}), with a 95% "
+            f"percentile-bootstrap interval over them where n ≥ 2 ({RESAMPLES:,} resamples{few}); "
+            "faint dots: the runs"
+        )
+    else:
+        points = "One run per point, so no interval"
+    scales = ", ".join(f"{METRICS[m][0]} {METRICS[m][1]}" for m in dict.fromkeys(spec.panels))
+    axes = f"Y axes on the paper's scale ({scales})"
+    if spec.paper_axes:
+        ranges = ", ".join(
+            f"{METRICS[m][0]} {low:g}–{high:g}"
+            for m, (low, high) in spec.paper_axes.items()
+            if m in spec.panels
+        )
+        axes += f", spanning the paper's axis range ({ranges}) and our runs"
+    else:
+        axes += "; the paper has no panel for this dataset"
+    lines = (f"{points}{ours}.", f"{axes}.", f"{spec.paper}; no per-point values published.")
+    width = int(FOOTNOTE_CHARS_PER_INCH * PANEL_SIZE[0] * len(spec.panels))
+    return "\n".join(textwrap.fill(line, width) for line in lines)
 
 
 def _mean_gap(runs: pd.DataFrame, metric: str) -> float | None:
@@ -440,6 +576,12 @@ def _span(counts: Iterable[int]) -> str:
     """1 run count as "2", several as "1–3"."""
     counts = sorted(set(counts))
     return str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+
+
+def _runs(counts: Iterable[int]) -> str:
+    """ "1 run", "2 runs", "1–3 runs"."""
+    span = _span(counts)
+    return f"{span} run" + ("" if span == "1" else "s")
 
 
 def _tick(x: object) -> str:

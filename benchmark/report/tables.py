@@ -19,8 +19,14 @@ import pandas as pd
 
 from benchmark.paper import DEFAULT_PAPER_VERSION, load_reference_results, table_sources
 from benchmark.report import latest_finished
+from benchmark.report.convergence import CONVERGED_BELOW, add_convergence
 
 NOT_RUN = "not run"
+NOT_CONVERGED = "not converged"  # a cell's note: runs whose dev loss was still falling at the end
+CONVERGENCE_NOTE = (
+    f"'{NOT_CONVERGED}' (†): the dev loss still fell by {CONVERGED_BELOW:.0%} or more between "
+    "the last two dev checks (the rule of benchmark/report/convergence.py)."
+)
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,7 @@ def our_runs(results_dir: Path, grid: str) -> pd.DataFrame:
     table = table[table["scale"] != "smoke"]
     if "variant" not in table.columns:
         table = table.assign(variant=table["method"])
-    return table
+    return add_convergence(table, results_dir)
 
 
 def _ours(runs: pd.DataFrame, variant: str, column: Column) -> tuple[str, float, int]:
@@ -177,14 +183,18 @@ def _ours(runs: pd.DataFrame, variant: str, column: Column) -> tuple[str, float,
     cells = runs[(runs["variant"] == variant) & (runs["dataset"] == column.our_dataset)]
     if cells.empty:
         return NOT_RUN, math.nan, 0
-    values = pd.Series([_num(v) for v in cells[column.ours]]).dropna()
-    if values.empty:  # e.g. "not computed: java not found": say so rather than invent a number
+    numbers = cells.assign(value=[_num(v) for v in cells[column.ours]]).dropna(subset=["value"])
+    if numbers.empty:  # e.g. "not computed: java not found": say so rather than invent a number
         reasons = sorted(set(cells[column.ours]))
         return "; ".join(reasons)[:60] or "not computed", math.nan, 0
+    values = numbers["value"]
+    stalled = int(numbers["converged"].map(lambda c: c is False).sum())
+    note = f", {stalled} {NOT_CONVERGED}" if stalled else ""
     mean = float(values.mean())
     if len(values) == 1:
-        return f"{mean:.2f} (n=1)", mean, 1
-    return f"{mean:.2f} ± {float(values.std()):.2f} (n={len(values)})", mean, len(values)
+        return f"{mean:.2f} (n=1{note})", mean, 1
+    spread = f"{mean:.2f} ± {float(values.std()):.2f}"
+    return f"{spread} (n={len(values)}{note})", mean, len(values)
 
 
 def build_table(spec: TableSpec, results_dir: Path, version: str) -> tuple[pd.DataFrame, str]:
@@ -218,7 +228,10 @@ def build_table(spec: TableSpec, results_dir: Path, version: str) -> tuple[pd.Da
     if not runs.empty:  # the caption describes only the runs of this table's datasets
         runs = runs[runs["dataset"].isin({column.our_dataset for column in spec.columns})]
     caption = _caption(spec, runs, version)
-    return pd.DataFrame(lines), caption
+    frame = pd.DataFrame(lines)
+    if frame["ours"].str.contains(NOT_CONVERGED).any():
+        caption += " " + CONVERGENCE_NOTE
+    return frame, caption
 
 
 def _caption(spec: TableSpec, runs: pd.DataFrame, version: str) -> str:
@@ -257,7 +270,8 @@ def to_markdown(frame: pd.DataFrame, caption: str) -> str:
     return "\n".join([f"{caption}\n", header, rule, *body]) + "\n"
 
 
-def _tex(text: str) -> str:
+def tex_escape(text: str) -> str:
+    """Text as LaTeX: specials escaped, ± − – as math / dashes."""
     text = str(text).replace("\\", r"\textbackslash{}")
     text = re.sub(r"([%&#_$])", r"\\\1", text)
     return text.replace("±", r"$\pm$").replace("−", "$-$").replace("–", "--")
@@ -269,38 +283,94 @@ def to_latex(frame: pd.DataFrame, caption: str, label: str) -> str:
         r"\centering\small",
         r"\begin{tabular}{ll" + "r" * (len(frame.columns) - 2) + "}",
         r"\toprule",
-        " & ".join(_tex(c) for c in frame.columns) + r" \\",
+        " & ".join(tex_escape(c) for c in frame.columns) + r" \\",
         r"\midrule",
     ]
     previous = None
     for row in frame.itertuples(index=False):
         if previous is not None and row[0] != previous:
             lines.append(r"\midrule")
-        cells = [_tex(row[0]) if row[0] != previous else ""] + [_tex(v) for v in row[1:]]
+        cells = [tex_escape(row[0]) if row[0] != previous else ""] + [
+            tex_escape(v) for v in row[1:]
+        ]
         lines.append(" & ".join(cells) + r" \\")
         previous = row[0]
     lines += [
         r"\bottomrule",
         r"\end{tabular}",
-        rf"\caption{{{_tex(caption)}}}",
+        rf"\caption{{{tex_escape(caption)}}}",
         rf"\label{{tab:{label}}}",
         r"\end{table}",
     ]
     return "\n".join(lines) + "\n"
 
 
+ADHOC = "adhoc"  # results/adhoc.csv: runs started with --method / --train-size, no grid
+# metric columns an ad-hoc table shows, in this order, where any of its rows has a number
+ADHOC_METRICS = (
+    "bleu", "nist", "meteor", "rouge_l", "cider",
+    "bleu_seen", "bleu_unseen", "bleu_all", "meteor_all", "ter_all",
+    "ter", "moverscore", "bertscore", "bleurt", "rouge1", "rouge2", "rougeL",
+)  # fmt: skip
+
+
+def adhoc_table(results_dir: Path) -> tuple[pd.DataFrame, str] | None:
+    """A plain table of the finished ad-hoc runs (every scale, each labelled), one line per run;
+    None when results/adhoc.csv has none."""
+    path = results_dir / f"{ADHOC}.csv"
+    if not path.is_file():
+        return None
+    try:
+        table = latest_finished(pd.read_csv(path, dtype=str, keep_default_na=False))
+    except pd.errors.EmptyDataError:
+        return None
+    if table.empty:
+        return None
+    table = add_convergence(table, results_dir)
+    metrics = [m for m in ADHOC_METRICS if m in table.columns and table[m].map(_num).notna().any()]
+    label = {True: "yes", False: f"no ({NOT_CONVERGED})", None: "unknown (< 2 dev checks)"}
+
+    def cell(row: pd.Series, column: str) -> str:
+        return str(row.get(column, "")).strip() or "–"
+
+    lines = []
+    for _, row in table.iterrows():
+        line = {
+            "method": cell(row, "variant") if cell(row, "variant") != "–" else cell(row, "method"),
+            "dataset": cell(row, "dataset"),
+            "model": cell(row, "model"),
+            "scale": cell(row, "scale"),
+            "train size": cell(row, "train_size"),
+            "subset": cell(row, "subset"),
+            "seed": cell(row, "seed"),
+        }
+        for metric in metrics:
+            value = _num(row.get(metric, ""))
+            line[metric] = "–" if math.isnan(value) else f"{value:.2f}"
+        line["converged"] = label[row["converged"]]
+        lines.append(line)
+    caption = (
+        f"Ad-hoc runs (results/{ADHOC}.csv, `python -m benchmark run --method ...`): one line per "
+        "finished run, the newest of a redone run; every scale, labelled."
+    )
+    return pd.DataFrame(lines), caption
+
+
 def write_tables(
     results_dir: Path, out_dir: Path, version: str = DEFAULT_PAPER_VERSION
 ) -> list[Path]:
+    """Every paper table, and the ad-hoc runs' table where results/adhoc.csv has runs."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for spec in TABLES:
-        frame, caption = build_table(spec, results_dir, version)
+    tables = [(spec.name, *build_table(spec, results_dir, version)) for spec in TABLES]
+    if (adhoc := adhoc_table(results_dir)) is not None:
+        tables.append((ADHOC, *adhoc))
+    for name, frame, caption in tables:
         for suffix, text in (
             ("md", to_markdown(frame, caption)),
-            ("tex", to_latex(frame, caption, spec.name)),
+            ("tex", to_latex(frame, caption, name)),
         ):
-            path = out_dir / f"{spec.name}.{suffix}"
+            path = out_dir / f"{name}.{suffix}"
             path.write_text(text, encoding="utf-8")
             written.append(path)
     return written
@@ -322,11 +392,13 @@ def to_wide_markdown(frame: pd.DataFrame, caption: str, name: str) -> str:
         shown = []
         for metric in metrics:
             row = cells[metric]
-            ours = str(row.ours).split(" ± ")[0].replace(" (n=1)", "")
-            shown.append(f"{ours} ({row.paper})")
+            ours = str(row.ours).split(" ± ")[0].split(" (n=")[0]
+            mark = "†" if NOT_CONVERGED in str(row.ours) else ""
+            shown.append(f"{ours}{mark} ({row.paper})")
         body.append(f"| {method} | " + " | ".join(shown) + " |")
     title = f"**{caption}** Cells: ours (paper); [tables/{name}.md](tables/{name}.md) has std, n "
     title += "and the differences."
+
     return "\n".join([title, "", header, rule, *body]) + "\n"
 
 
