@@ -78,12 +78,13 @@ class Packed:
     def mask(self, past: int) -> torch.Tensor:
         """(rows, 1, width, past + width) bool: the prefix, then causal within the row's real tokens."""
         if past not in self._masks:
-            pos = torch.arange(self.width)
+            device = self.lengths.device
+            pos = torch.arange(self.width, device=device)
             causal = pos[None, :] <= pos[:, None]  # (query, key)
             real = pos[None, :] < self.lengths[:, None]  # (rows, key)
             own = causal[None] & real[:, None, :]
             # a padded query slot sees the row's real tokens; its output is never gathered back
-            prefix = torch.ones(self.rows, self.width, past, dtype=torch.bool)
+            prefix = torch.ones(self.rows, self.width, past, dtype=torch.bool, device=device)
             self._masks[past] = torch.cat([prefix, own], dim=2).unsqueeze(1)
         return self._masks[past]
 
@@ -129,8 +130,8 @@ def _packed(module, query, key, value, packed: Packed, dropout: float, scaling):
     if packed.prefix is not None:
         prefix_k, prefix_v = packed.prefix[module.layer_idx]
         past = prefix_k.shape[2]
-        k = torch.cat([prefix_k.expand(packed.rows, -1, -1, -1), k], dim=2)
-        v = torch.cat([prefix_v.expand(packed.rows, -1, -1, -1), v], dim=2)
+        k = torch.cat([prefix_k.to(k.dtype).expand(packed.rows, -1, -1, -1), k], dim=2)
+        v = torch.cat([prefix_v.to(v.dtype).expand(packed.rows, -1, -1, -1), v], dim=2)
     out = F.scaled_dot_product_attention(
         q,
         k,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from benchmark.layout import encode_prompt, left_pad
+from benchmark.lm import autocast
 from benchmark.methods.base import AdaptedLM
 from benchmark.models import LoadedModel
 from benchmark.progress import Progress
@@ -79,7 +80,7 @@ def greedy_batch(
     min_new: int = 0,
     no_repeat_ngram: int = 0,
 ):
-    ids, mask = left_pad(prompts, loaded.pad_id)
+    ids, mask = _on_device(adapted, *left_pad(prompts, loaded.pad_id))
     logits, state = adapted.prefill(ids, mask)
     rows = len(prompts)
     out: list[list[int]] = [[] for _ in range(rows)]
@@ -118,11 +119,12 @@ def beam_batch(
     own tokens (see `_constrain`)."""
     batch = len(prompts)
     k = num_beams
-    ids, mask = left_pad(prompts, loaded.pad_id)
+    ids, mask = _on_device(adapted, *left_pad(prompts, loaded.pad_id))
+    device = ids.device
     logits, state = adapted.prefill(ids, mask)
     state.repeat_interleave(k)
     logits = logits.repeat_interleave(k, 0)
-    scores = torch.zeros(batch, k)
+    scores = torch.zeros(batch, k, device=device)
     scores[:, 1:] = -1e9  # all beams start identical: only the first may expand at step 1
     scores = scores.view(-1)
     tokens: list[list[int]] = [[] for _ in range(batch * k)]
@@ -161,13 +163,14 @@ def beam_batch(
         # the old positions of the prompts that stay, when some left (their rows are dropped)
         kept = None
         if len(still_active) < len(active):
-            kept = torch.tensor([j for j, b in enumerate(active) if b in set(still_active)])
+            stay = set(still_active)
+            kept = torch.tensor([j for j, b in enumerate(active) if b in stay], device=device)
         active = still_active
-        rows = torch.tensor(next_rows)
+        rows = torch.tensor(next_rows, device=device)
         tokens = [tokens[r] + [t] for r, t in zip(next_rows, next_tokens)]
-        scores = torch.tensor(next_scores)
+        scores = torch.tensor(next_scores, device=device)
         state.select(rows, kept)
-        logits = adapted.step(torch.tensor(next_tokens), state)
+        logits = adapted.step(torch.tensor(next_tokens, device=device), state)
     else:
         # out of budget: running beams compete with the finished ones (transformers finalize)
         for j, b in enumerate(active):
@@ -175,6 +178,12 @@ def beam_batch(
                 row = j * k + beam
                 finished[b].append((float(scores[row]) / max_new**length_penalty, tokens[row]))
     return [max(hyps, key=lambda h: h[0])[1] if hyps else [] for hyps in finished]
+
+
+def _on_device(adapted: AdaptedLM, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """`tensors` on the device of the adapted LM's parameters."""
+    device = next(adapted.parameters()).device
+    return tuple(t.to(device) for t in tensors)
 
 
 def decode(
@@ -197,7 +206,16 @@ def decode(
     outputs: list[str] = [""] * len(prompts)
     batch_starts = range(0, len(order), config.batch_size)
     meter = Progress(len(batch_starts), "decode", "batch", bar=progress)
-    for start_i in batch_starts:
+    with autocast(config.precision, next(adapted.parameters()).device.type):
+        _decode_batches(adapted, loaded, prompts, order, outputs, config, meter)
+    meter.close()
+    empty = sum(1 for o in outputs if not o)
+    outputs = [o or EMPTY_OUTPUT for o in outputs]
+    return DecodeResult(outputs, empty, time.perf_counter() - start)
+
+
+def _decode_batches(adapted, loaded, prompts, order, outputs, config, meter) -> None:
+    for start_i in range(0, len(order), config.batch_size):
         chunk = order[start_i : start_i + config.batch_size]
         batch_prompts = [prompts[i] for i in chunk]
         if config.num_beams == 1:
@@ -224,7 +242,3 @@ def decode(
         for i, ids in zip(chunk, generated):
             outputs[i] = " ".join(loaded.tokenizer.decode(ids).split())  # one line, stripped
         meter.update(note=f"{start_i + len(chunk)}/{len(prompts)} inputs")
-    meter.close()
-    empty = sum(1 for o in outputs if not o)
-    outputs = [o or EMPTY_OUTPUT for o in outputs]
-    return DecodeResult(outputs, empty, time.perf_counter() - start)

@@ -32,7 +32,7 @@ class DecodeCache:
         """prompt_mask: (prompts, T) 1 on real prompt tokens (left padding is 0). `capacity`:
         generated slots allocated at first (doubled when full)."""
         self.prefix = prefix
-        self.prompt_valid = prompt_mask.bool()
+        self.prompt_valid = prompt_mask.bool()  # on the LM's device
         self.capacity = capacity
         self.beams = 1
         self.length = -1  # generated tokens written so far (-1: the prompt is not in yet)
@@ -65,17 +65,19 @@ class DecodeCache:
         rows, kv_heads, width, dim = key.shape
         self.gen_k[layer] = key.new_empty(rows, kv_heads, self.capacity, dim)
         self.gen_v[layer] = value.new_empty(rows, kv_heads, self.capacity, dim)
-        causal = torch.ones(width, width, dtype=torch.bool).tril()
+        device = key.device
+        causal = torch.ones(width, width, dtype=torch.bool, device=device).tril()
         # a left-padding query slot sees only itself (its output is never read; without a key
         # the softmax of its row would be NaN, and 0 x NaN spreads)
-        diagonal = torch.eye(width, dtype=torch.bool)
+        diagonal = torch.eye(width, dtype=torch.bool, device=device)
         mask = (causal[None] & self.prompt_valid[:, None, :]) | diagonal  # (rows, query, key)
         if self.prefix is not None:
             prefix_k, prefix_v = self.prefix[layer]
             past = prefix_k.shape[2]
-            key = torch.cat([prefix_k.expand(rows, -1, -1, -1), key], dim=2)
-            value = torch.cat([prefix_v.expand(rows, -1, -1, -1), value], dim=2)
-            mask = torch.cat([torch.ones(rows, width, past, dtype=torch.bool), mask], dim=2)
+            key = torch.cat([prefix_k.to(key.dtype).expand(rows, -1, -1, -1), key], dim=2)
+            value = torch.cat([prefix_v.to(value.dtype).expand(rows, -1, -1, -1), value], dim=2)
+            prefix_mask = torch.ones(rows, width, past, dtype=torch.bool, device=device)
+            mask = torch.cat([prefix_mask, mask], dim=2)
         out = F.scaled_dot_product_attention(
             query,
             key,
@@ -157,9 +159,11 @@ class DecodeCache:
                     store[layer] = buf.index_select(0, prompts)
             for store in (self.gen_k, self.gen_v):
                 for layer, buf in store.items():
-                    store[layer] = buf.index_select(0, rows)
+                    kept = buf.new_empty(rows.shape[0], *buf.shape[1:])
+                    kept[:, :, :t] = buf[rows, :, :t]  # only the slots written so far
+                    store[layer] = kept
             return
-        moved = (rows != torch.arange(rows.shape[0])).nonzero().view(-1)
+        moved = (rows != torch.arange(rows.shape[0], device=rows.device)).nonzero().view(-1)
         if moved.numel() == 0:
             return
         parents = rows[moved]

@@ -159,3 +159,37 @@ def flatten_key_values(
     grid = torch.stack(slots, 0)  # (2L, B, n_kv, P, head_dim)
     batch, length = grid.shape[1], grid.shape[3]
     return grid.permute(1, 3, 0, 2, 4).reshape(batch, length, geometry.width)
+
+
+def bf16_refusal(device_type: str = "cpu") -> str | None:
+    """None where bf16 autocast multiplies natively on this device, else why not (one line).
+
+    CPU: the x86 flags avx512_bf16 or amx_bf16 (oneDNN's bf16 GEMMs); without them bf16 runs
+    through conversions and is slower than fp32. CUDA: `torch.cuda.is_bf16_supported()`."""
+    if device_type == "cuda":
+        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+            return None
+        return "this GPU does not support bf16 (torch.cuda.is_bf16_supported() is False)"
+    flags = _cpu_flags()
+    if flags & {"avx512_bf16", "amx_bf16"}:
+        return None
+    return (
+        "this CPU has neither AVX512-BF16 nor AMX-BF16, so bf16 would be slower than fp32 here; "
+        "drop --precision bf16 (fp32 is the default)"
+    )
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def autocast(precision: str, device_type: str = "cpu"):
+    """The context a forward runs under: bf16 autocast for "bf16", nothing for "fp32"."""
+    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16")

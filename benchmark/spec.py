@@ -27,6 +27,9 @@ OFF = "off"  # field metadata: the value that means "not used"; left out of the 
 LABEL = "label"  # field metadata: a name for people; changes no number, left out of the hash
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
 def off(value: Any) -> Any:
     """A dataclass field whose default `value` means "off" (left out of the config hash)."""
     return field(default=value, metadata={OFF: value})
@@ -49,8 +52,13 @@ class TrainConfig:
     max_source_tokens: int = 256  # E2E sources are ~30-60 tokens; a cap only guards bad input
     max_target_tokens: int = 128
     seed: int = 0
+    # "fp32" (the default: exact) or "bf16": the forward under bf16 autocast, weights, gradients
+    # and optimiser state in fp32; only where the hardware multiplies bf16 natively (lm.bf16_refusal)
+    precision: str = off("fp32")
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"train.precision must be one of {', '.join(PRECISIONS)}")
         if self.lr <= 0 or self.batch_size < 1:
             raise ConfigError("train.lr must be > 0 and train.batch_size >= 1")
         if self.epochs is None and self.max_steps < 1:
@@ -82,8 +90,11 @@ class DecodeConfig:
     # finished hypotheses; False (the GPT-2 default, R27) also waits while a running beam, scored
     # at the current length, could still beat the worst finished one
     early_stopping: bool = off(False)
+    precision: str = off("fp32")  # as TrainConfig.precision, for decoding
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"decode.precision must be one of {', '.join(PRECISIONS)}")
         if self.num_beams < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
             raise ConfigError("decode.num_beams, max_new_tokens and batch_size must be >= 1")
         if self.min_new_tokens < 0 or self.no_repeat_ngram_size < 0:

@@ -34,6 +34,7 @@ from benchmark.data.e2e import load_e2e, load_e2e_pairs
 from benchmark.decode import decode
 from benchmark.errors import ConfigError
 from benchmark.layout import encode_pair, encode_prompt, left_pad, train_batch
+from benchmark.lm import autocast
 from benchmark.methods import METHODS
 from benchmark.models import LoadedModel, load_model
 from benchmark.spec import DecodeConfig, TrainConfig
@@ -43,8 +44,8 @@ log = logging.getLogger(__name__)
 
 COLUMNS = [
     "case", "ours_s", "anchor", "anchor_s", "ratio", "target_ratio", "tokens_per_s",
-    "matmul_peak_fraction", "device", "threads", "rounds", "model", "torch", "transformers",
-    "cpu",
+    "matmul_peak_fraction", "precision", "device", "threads", "rounds", "model", "torch",
+    "transformers", "cpu",
 ]  # fmt: skip
 
 # the issue's targets (this repository's speed issue): a prefix step at most half of PEFT's,
@@ -62,6 +63,7 @@ class Settings:
     decode_inputs: int = 20
     new_tokens: int = 40
     num_beams: int = 5
+    precision: str = "fp32"  # ours and the anchors alike
 
 
 FULL = Settings()
@@ -79,10 +81,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def matmul_peak(device: torch.device, size: int = 2048, repeats: int = 5) -> float:
-    """FLOP/s of a large fp32 matrix multiply on this device (the best of `repeats`)."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
+def matmul_peak(
+    device: torch.device, size: int = 2048, repeats: int = 5, precision: str = "fp32"
+) -> float:
+    """FLOP/s of a large matrix multiply in `precision` on this device (the best of `repeats`)."""
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
     best = float("inf")
     for _ in range(repeats + 1):
         _sync(device)
@@ -166,14 +171,17 @@ def _train_case(name: str, model: str, data_dir: Path, settings: Settings, devic
     def ours_step() -> None:
         batch = batches[turn["ours"] % len(batches)]
         turn["ours"] += 1
-        seq_sum, counts = target_losses(adapted.target_logits(batch), batch)
+        with autocast(settings.precision, device.type):
+            logits = adapted.target_logits(batch)
+        seq_sum, counts = target_losses(logits, batch)
         loss = reduce_loss(seq_sum, counts, adapted.loss_reduction)
         _update(loss, adapted.trainable_parameters(), ours_opt)
 
     def anchor_step() -> None:
         batch = batches[turn["anchor"] % len(batches)]
         turn["anchor"] += 1
-        out = anchor.model(input_ids=batch.ids, attention_mask=batch.mask, labels=batch.labels)
+        with autocast(settings.precision, device.type):
+            out = anchor.model(input_ids=batch.ids, attention_mask=batch.mask, labels=batch.labels)
         _update(out.loss, anchor.params, theirs_opt)
 
     adapted.train()
@@ -209,6 +217,7 @@ def decode_cases(
         max_new_tokens=settings.new_tokens,
         min_new_tokens=settings.new_tokens - 1,  # every case generates 39 or 40 (of 40)
         batch_size=len(sources),
+        precision=settings.precision,
     )
     ids, mask = left_pad([encode_prompt(loaded, s) for s in sources], loaded.pad_id)
     ids, mask = ids.to(device), mask.to(device)
@@ -221,6 +230,10 @@ def decode_cases(
 
     @torch.no_grad()
     def generate() -> None:
+        with autocast(settings.precision, device.type):
+            _generate()
+
+    def _generate() -> None:
         reference.model.generate(
             input_ids=ids,
             attention_mask=mask,
@@ -261,14 +274,21 @@ def decode_cases(
 
 
 def run_speed(
-    model: str, data_dir: Path, device_name: str, quick: bool, out: Path | None
+    model: str,
+    data_dir: Path,
+    device_name: str,
+    quick: bool,
+    out: Path | None,
+    precision: str = "fp32",
 ) -> list[dict]:
     """Measure every case; return the rows (and write them to `out` as CSV)."""
+    import dataclasses
+
     import transformers
 
     device = resolve_device(device_name)
-    settings = QUICK if quick else FULL
-    peak = matmul_peak(device)
+    settings = dataclasses.replace(QUICK if quick else FULL, precision=precision)
+    peak = matmul_peak(device, precision=precision)
     rows: list[dict] = []
     cpu = platform.processor() or platform.machine()
     capability = torch.backends.cpu.get_cpu_capability()
@@ -283,6 +303,7 @@ def run_speed(
             "target_ratio": target,
             "tokens_per_s": round(tokens_per_s, 1),
             "matmul_peak_fraction": round(peak_fraction, 3),
+            "precision": settings.precision,
             "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
             "threads": torch.get_num_threads(),
             "rounds": settings.rounds,

@@ -18,6 +18,7 @@ import torch
 
 from benchmark.data import Example
 from benchmark.layout import IGNORE, TrainBatch, encode_pair, train_batch
+from benchmark.lm import autocast
 from benchmark.methods.base import AdaptedLM
 from benchmark.models import LoadedModel
 from benchmark.progress import Progress, spacing
@@ -54,7 +55,7 @@ def target_losses(logits: torch.Tensor, batch: TrainBatch) -> tuple[torch.Tensor
     """Per-sequence summed token NLL (B,) and token counts (B,) from the logits at the batch's
     target positions only, (K, V) as `AdaptedLM.target_logits` returns them."""
     nll = torch.nn.functional.cross_entropy(logits.float(), batch.targets, reduction="none")
-    seq_sum = torch.zeros(batch.rows, dtype=nll.dtype).index_add(0, batch.target_rows, nll)
+    seq_sum = nll.new_zeros(batch.rows).index_add(0, batch.target_rows, nll)
     return seq_sum, torch.bincount(batch.target_rows, minlength=batch.rows)
 
 
@@ -101,13 +102,15 @@ def adamw(params: list[torch.nn.Parameter], config: TrainConfig) -> torch.optim.
 
 
 @torch.no_grad()
-def dev_loss(adapted: AdaptedLM, batches: list) -> float:
+def dev_loss(adapted: AdaptedLM, batches: list, precision: str = "fp32") -> float:
     """Token-mean NLL on the dev split (comparable across methods whatever they train with)."""
     was_training = adapted.training
     adapted.eval()
     total, count = 0.0, 0
     for batch in batches:
-        seq_sum, counts = target_losses(adapted.target_logits(batch), batch)
+        with autocast(precision, batch.ids.device.type):
+            logits = adapted.target_logits(batch)
+        seq_sum, counts = target_losses(logits, batch)
         total += float(seq_sum.sum())
         count += int(counts.sum())
     adapted.train(was_training)
@@ -136,8 +139,9 @@ def train(
         for ex in dev_examples
         for r in ex.references
     ]
+    device = next(adapted.parameters()).device
     dev_batches = [
-        train_batch(dev_pairs[i : i + config.batch_size], loaded.pad_id)
+        train_batch(dev_pairs[i : i + config.batch_size], loaded.pad_id).to(device)
         for i in range(0, len(dev_pairs), config.batch_size)
     ]
     params = adapted.trainable_parameters()
@@ -165,8 +169,10 @@ def train(
         if len(order) < config.batch_size:  # reshuffle each epoch, batches never straddle epochs
             order = torch.randperm(len(pairs), generator=generator).tolist()
         batch_idx, order = order[: config.batch_size], order[config.batch_size :]
-        batch = train_batch([pairs[i] for i in batch_idx], loaded.pad_id)
-        seq_sum, counts = target_losses(adapted.target_logits(batch), batch)
+        batch = train_batch([pairs[i] for i in batch_idx], loaded.pad_id).to(device)
+        with autocast(config.precision, device.type):
+            logits = adapted.target_logits(batch)
+        seq_sum, counts = target_losses(logits, batch)
         loss = reduce_loss(seq_sum, counts, adapted.loss_reduction)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
@@ -184,7 +190,7 @@ def train(
         # batch's values: no extra forward
         meter.update(nll=float(seq_sum.detach().sum()), tokens=int(counts.sum()))
         if dev_batches and (step % config.eval_every == 0 or step == config.max_steps):
-            current = dev_loss(adapted, dev_batches)
+            current = dev_loss(adapted, dev_batches, config.precision)
             result.dev_losses.append((step, current))
             if current < result.best_dev_loss:
                 result.best_dev_loss, result.best_step = current, step

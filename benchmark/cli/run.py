@@ -74,6 +74,13 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     run.add_argument("--adapter-pct", type=float, help="= --set adapter_pct=X (e.g. 3 or 0.1)")
     run.add_argument("--num-beams", type=int, help="= --set decode.num_beams=N (1 = greedy)")
     run.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        help="= --set train.precision=P --set decode.precision=P; bf16: the forward under bf16 "
+        "autocast (faster where the CPU has AVX512-BF16/AMX or on a GPU; changes the numbers, "
+        "recorded in the config hash); default fp32",
+    )
+    run.add_argument(
         "--max-source-tokens",
         type=int,
         help="= --set train.max_source_tokens=N (training and decoding; XSUM 512 as the paper "
@@ -143,6 +150,8 @@ def overrides(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         items.append(("decode", "num_beams", str(args.num_beams)))
     if args.max_source_tokens is not None:
         items.append(("train", "max_source_tokens", str(args.max_source_tokens)))
+    if args.precision is not None:
+        items += [("train", "precision", args.precision), ("decode", "precision", args.precision)]
     return items
 
 
@@ -248,6 +257,12 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             args.model,
         )
     specs = apply_to_runs(specs, overrides(args))
+    if any("bf16" in (spec.train.precision, spec.decode.precision) for spec in specs):
+        from benchmark.lm import bf16_refusal
+
+        why = bf16_refusal("cpu")
+        if why:
+            raise ConfigError(f"--precision bf16: {why}")
     committed = args.results_dir is None
     results_dir = default_dir("results") if committed else Path(args.results_dir)
     check_results_dir(results_dir)

@@ -21,8 +21,8 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         epilog="example: python -m benchmark speed --quick --data-dir ../shared/data",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", help="CSV to write (default: results/speed.csv, or "
-                        "results/speed-quick.csv with --quick)")  # fmt: skip
+    parser.add_argument("--out", help="CSV to write (default: results/speed.csv; -quick and "
+                        "-bf16 added to the name with those options)")  # fmt: skip
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -32,6 +32,13 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     parser.add_argument("--model", default="smollm2-135m", help="default: smollm2-135m")
     parser.add_argument(
         "--device", default="cpu", choices=("cpu", "cuda", "auto"), help="default: cpu"
+    )
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16"),
+        help="bf16: ours and the anchors under bf16 autocast (refused where the device has no "
+        "native bf16); default fp32",
     )
     return parser
 
@@ -50,11 +57,17 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             raise ConfigError(f"{e2e_path(data_dir, split)} is missing: speed times E2E pairs")
     if importlib.util.find_spec("peft") is None:
         raise ConfigError("the PEFT anchors need peft: pip install -e '.[speed]' (peft==0.21.2)")
-    default = "results/speed-quick.csv" if args.quick else "results/speed.csv"
+    stem = (
+        "speed" + ("-quick" if args.quick else "") + ("-bf16" if args.precision == "bf16" else "")
+    )
+    default = f"results/{stem}.csv"
     out = given_or_default(args.out, default)
+    from benchmark.lm import bf16_refusal
     from benchmark.speed import resolve_device, run_speed
 
-    resolve_device(args.device)  # a GPU asked for and absent fails here, before any model loads
-    run_speed(args.model, data_dir, args.device, args.quick, out)
+    device = resolve_device(args.device)  # a GPU asked for and absent fails here, before loading
+    if args.precision == "bf16" and bf16_refusal(device.type):
+        raise ConfigError(f"--precision bf16: {bf16_refusal(device.type)}")
+    run_speed(args.model, data_dir, args.device, args.quick, out, args.precision)
     print(f"wrote {out}")
     return 0

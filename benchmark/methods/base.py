@@ -252,7 +252,9 @@ class AdaptedLM(torch.nn.Module):
             )
             state.next_position = state.next_position + 1
             return logits
-        ones = torch.ones(tokens.shape[0], 1, dtype=state.attention_mask.dtype)
+        ones = torch.ones(
+            tokens.shape[0], 1, dtype=state.attention_mask.dtype, device=tokens.device
+        )
         state.attention_mask = torch.cat([state.attention_mask, ones], dim=1)
         out = lm_call(
             self.lm,
