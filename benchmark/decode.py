@@ -180,9 +180,17 @@ def beam_batch(
     return [max(hyps, key=lambda h: h[0])[1] if hyps else [] for hyps in finished]
 
 
+def _device(adapted: AdaptedLM) -> torch.device:
+    """Where the adapted LM's parameters live (CPU for a stand-in without parameters)."""
+    try:
+        return next(adapted.parameters()).device
+    except (AttributeError, StopIteration):
+        return torch.device("cpu")
+
+
 def _on_device(adapted: AdaptedLM, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """`tensors` on the device of the adapted LM's parameters."""
-    device = next(adapted.parameters()).device
+    device = _device(adapted)
     return tuple(t.to(device) for t in tensors)
 
 
@@ -206,7 +214,7 @@ def decode(
     outputs: list[str] = [""] * len(prompts)
     batch_starts = range(0, len(order), config.batch_size)
     meter = Progress(len(batch_starts), "decode", "batch", bar=progress)
-    with autocast(config.precision, next(adapted.parameters()).device.type):
+    with autocast(config.precision, _device(adapted).type):
         _decode_batches(adapted, loaded, prompts, order, outputs, config, meter)
     meter.close()
     empty = sum(1 for o in outputs if not o)
