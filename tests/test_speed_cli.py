@@ -12,7 +12,7 @@ import csv
 import pytest
 import torch
 
-from benchmark import lm
+from benchmark import lm, paper
 from benchmark.cli import main
 from benchmark.experiments import GRIDS
 
@@ -86,7 +86,8 @@ def test_protocol_scale_is_the_papers_units_on_the_low_data_grids_only(capsys, t
     assert steps == {("finetune", 50): 100, ("finetune", 100): 100, ("prefix", 50): 200,
                      ("prefix", 100): 200}  # fmt: skip  # the paper's Table 8 budget
     init = GRIDS.get("init").specs("protocol")
-    assert {s.variant for s in init} == {"random", "table-to-text:"} and len(init) == 20
+    labels = {paper.init_label(None), paper.init_label("table-to-text:")}
+    assert {s.variant for s in init} == labels and len(init) == 20
 
     assert main(["run", "--grid", "table2", "--scale", "protocol", "--dry-run",
                  "--results-dir", str(tmp_path)]) == 2  # fmt: skip

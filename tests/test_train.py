@@ -88,7 +88,7 @@ def test_best_earlier_dev_checkpoint_is_restored(monkeypatch):
     scripted = iter([1.0, 0.5, 2.0, 3.0])
     snapshots = []
 
-    def scripted_dev_loss(adapted, batches):
+    def scripted_dev_loss(adapted, batches, precision="fp32"):
         snapshots.append([p.detach().clone() for p in adapted.trainable_parameters()])
         return next(scripted)
 
