@@ -23,7 +23,7 @@ def _scales(text: str) -> str:
 
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
-    from benchmark.cli.tables import paper_version
+    from benchmark.cli.tables import add_report_options
     from benchmark.experiments.recipes import ALL_SCALES
 
     parser = sub.add_parser(
@@ -39,27 +39,12 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         f"they ran, the quick grids otherwise; scales: {', '.join(ALL_SCALES)})",
     )
     parser.add_argument("--model", help="default: each model with runs at that scale")
-    parser.add_argument("--results-dir", help="default: the project's results/")
-    parser.add_argument(
-        "--out",
-        help="default: the project's tables/ for the project's results/, else "
-        "<results dir>/tables/",
-    )
-    parser.add_argument(
-        "--readme",
-        help="also rewrite the claims block of this file (between `claims:begin` and "
-        "`claims:end`; default: the project's README.md, and only for the project's results/)",
-    )
-    parser.add_argument(
-        "--paper-version",
-        type=paper_version,
-        default="ACL2021",
-        help="which paper version's numbers to show (default: ACL2021, the published one)",
-    )
+    add_report_options(parser, "claims")
     return parser
 
 
 def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from benchmark.cli.tables import say_readme
     from benchmark.report import outputs
     from benchmark.report.claims import update_readme, write_claims
 
@@ -75,10 +60,5 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             for v in ("reproduced", "contradicted", "inconclusive", "not run")
         )
         print(f"{model or 'no runs'} ({args.scale}): {counts}")
-    if where.readme is None:
-        print(f"README not touched: {where.results} is not the project's results/ (--readme)")
-    elif where.readme.is_file() and update_readme(where.readme, decided, args.scale):
-        print(f"updated the claims block of {where.readme}")
-    else:
-        print(f"{where.readme}: no claims block (claims:begin / claims:end); not updated")
+    say_readme(where, lambda: update_readme(where.readme, decided, args.scale), "claims")
     return 0

@@ -4,6 +4,7 @@ the README's tables block, from results/<grid>.csv (no torch)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 
 def paper_version(text: str) -> str:
@@ -22,6 +23,13 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "tables", help="the paper's tables with ours beside them (Markdown + LaTeX, from CSVs)"
     )
+    add_report_options(parser, "tables")
+    return parser
+
+
+def add_report_options(parser: argparse.ArgumentParser, block: str) -> None:
+    """The folder and paper options every written report shares (`tables`, `claims`); `block`
+    names the README block the report rewrites."""
     parser.add_argument("--results-dir", help="default: the project's results/")
     parser.add_argument(
         "--out",
@@ -30,8 +38,8 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--readme",
-        help="also rewrite the tables block of this file (between its `tables:begin` and "
-        "`tables:end` markers; default: the project's README.md, and only for the project's "
+        help=f"also rewrite the {block} block of this file (between its `{block}:begin` and "
+        f"`{block}:end` markers; default: the project's README.md, and only for the project's "
         "results/)",
     )
     parser.add_argument(
@@ -40,7 +48,18 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         default="ACL2021",
         help="which paper version's numbers to show (default: ACL2021, the published one)",
     )
-    return parser
+
+
+def say_readme(where, updated: Callable[[], bool], block: str) -> None:
+    """Rewrite the README block through `updated` where the report may, and say what happened."""
+    if where.readme is None:
+        print(f"README not touched: {where.results} is not the project's results/ (--readme)")
+    elif where.readme.is_file() and updated():
+        print(f"updated the {block} block of {where.readme}")
+    else:
+        print(
+            f"{where.readme}: no {block} block (markers {block}:begin / {block}:end); not updated"
+        )
 
 
 def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -50,10 +69,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     where = outputs(args.results_dir, args.out, "tables", args.readme)
     for path in write_tables(where.results, where.out, args.paper_version):
         print(f"wrote {path}")
-    if where.readme is None:
-        print(f"README not touched: {where.results} is not the project's results/ (--readme)")
-    elif where.readme.is_file() and update_readme(where.readme, where.results, args.paper_version):
-        print(f"updated the tables block of {where.readme}")
-    else:
-        print(f"{where.readme}: no tables block (markers tables:begin / tables:end); not updated")
+    say_readme(
+        where, lambda: update_readme(where.readme, where.results, args.paper_version), "tables"
+    )
     return 0
