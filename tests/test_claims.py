@@ -151,6 +151,17 @@ def test_a_clear_win_is_reproduced_with_a_paired_interval(tmp_path):
     assert decision.estimate == pytest.approx(sum(differences.values()) / 12)
 
 
+def test_too_few_units_show_an_interval_but_decide_nothing(tmp_path):
+    """Three clearly positive paired units: an interval, but no verdict below MIN_UNITS (5)."""
+    differences = {unit: 3.0 + 0.1 * i for i, unit in enumerate(UNITS[:3])}
+    decision = _decide("fig3-lowdata-e2e", tmp_path, _lowdata(differences))
+    assert decision.interval is not None and decision.interval[0] > 0
+    assert decision.verdict == "inconclusive"
+    assert "rests on 3 unit(s); a verdict needs at least 5: 2 more" in decision.why
+    differences = {unit: 3.0 + 0.1 * i for i, unit in enumerate(UNITS[:5])}
+    assert _decide("fig3-lowdata-e2e", tmp_path, _lowdata(differences)).verdict == "reproduced"
+
+
 def test_a_clear_loss_is_contradicted(tmp_path):
     differences = {unit: -3.0 - 0.1 * (i % 4) for i, unit in enumerate(UNITS)}
     decision = _decide("fig3-lowdata-e2e", tmp_path, _lowdata(differences))
@@ -190,7 +201,7 @@ def _table2(differences: list[float]) -> list[dict]:
 def test_comparable_inside_and_outside_its_margin(tmp_path):
     inside = _decide("table2-prefix-vs-finetune", tmp_path, _table2([0.3, -0.2, 0.1, -0.4, 0.2]))
     assert inside.verdict == "reproduced"  # margin 2 BLEU
-    outside = _decide("table2-prefix-vs-finetune", tmp_path, _table2([5.0, 5.5, 4.5, 5.2]))
+    outside = _decide("table2-prefix-vs-finetune", tmp_path, _table2([5.0, 5.5, 4.5, 5.2, 4.8]))
     assert outside.verdict == "contradicted"
     across = _decide("table2-prefix-vs-finetune", tmp_path, _table2([1.0, 3.0, 2.5, 1.5, 1.0]))
     assert across.verdict == "inconclusive" and "more (subset, seed) unit(s)" in across.why

@@ -183,6 +183,11 @@ def _per_unit(rows: pd.DataFrame, pair_by: tuple[str, ...]) -> dict[tuple[str, .
 # ---- deciding ------------------------------------------------------------------------------------
 
 
+# fewest units behind a decisive verdict: with 2-4 units the percentile interval covers far less
+# than 95% (with 2 it is the span of the two differences), so it may show, but it decides nothing
+MIN_UNITS = 5
+
+
 def verdict(claim: Claim, low: float, high: float) -> str:
     """reproduced / contradicted / inconclusive for a 95% interval [low, high] of a - b."""
     if claim.direction == "comparable":
@@ -304,6 +309,17 @@ def decide(
         return decision
     decision.estimate, decision.interval = mean, (low, high)
     decision.verdict = verdict(claim, low, high)
+    if decision.verdict != "inconclusive" and have < MIN_UNITS:
+        # a percentile bootstrap over 2-4 units spans little more than the values themselves
+        decision.verdict = "inconclusive"
+        more = MIN_UNITS - have
+        runs_more = math.ceil(more * unit_runs)
+        decision.why = (
+            f"the interval rests on {have} unit(s); a verdict needs at least {MIN_UNITS}: "
+            f"{more} more {_unit_name(claim)} unit(s) ({runs_more} runs)"
+            + _cost(runs_more, decision.seconds)
+        )
+        return decision
     if decision.verdict == "inconclusive":
         needed = units_needed(claim, mean, variance)
         if needed is None:
@@ -430,7 +446,7 @@ def caption(model: str, scale: str, decisions: list[Decision]) -> str:
         f"{METHOD}. Verdict: the interval entirely on the paper's side of 0 (or inside ±margin "
         "for 'comparable') reproduces the claim, entirely on the other side (outside the "
         "margin) contradicts it, else inconclusive; fewer than 2 units on a side gives no "
-        "interval. Runs whose dev loss had not flattened (it still fell by "
+        f"interval, and fewer than {MIN_UNITS} no verdict. Runs whose dev loss had not flattened (it still fell by "
         f"{CONVERGED_BELOW:.0%} or more between the last two dev checks) are left out and "
         "counted; 'unknown': fewer than two dev checks, kept. Wall times: the mean train + decode time of the claim's runs here; "
         f"one GPU is assumed {GPU_SPEEDUP:g}× this CPU, not measured."
