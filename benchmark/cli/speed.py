@@ -15,8 +15,8 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
             "row is the median of the rest): a training step of every registered method against "
             "its anchor (PEFT for prefix, LoRA and prompt tuning; the plain transformers loop "
             "otherwise), and beam-5 decoding with a prefix against our decoding without one and "
-            "against transformers' generate. Ratios below the targets are what the suite "
-            "promises on this kind of machine; absolute seconds vary with the machine."
+            "against transformers' generate. Each row gives the measured ratio beside its target "
+            "(the speed issue's); compare ratios, not seconds, across machines."
         ),
         epilog="example: python -m benchmark speed --quick --data-dir ../shared/data",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -49,8 +49,10 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from benchmark.data import resolve_data_dir
     from benchmark.data.e2e import e2e_path
     from benchmark.errors import ConfigError
+    from benchmark.models import MODELS
     from benchmark.paths import given_or_default
 
+    MODELS.entry(args.model)  # an unknown model fails here, with near matches
     data_dir = resolve_data_dir(args.data_dir)
     for split in ("train", "test"):
         if not e2e_path(data_dir, split).is_file():
