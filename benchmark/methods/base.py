@@ -80,7 +80,7 @@ class AdaptedLM(torch.nn.Module):
         super().__init__()
         self.lm = loaded.model
         self.layout: seq2seq.Seq2SeqLayout | None = None
-        self.packs = False  # set by `use_packing` once the subclass has built itself
+        self.packs: bool | None = None  # decided by `can_pack` on first use, then kept
         if loaded.family == "encoder-decoder":
             if type(self).prefix_layers is not AdaptedLM.prefix_layers:
                 # a decoder-only prefix would be silently dropped on the seq2seq path
@@ -150,7 +150,7 @@ class AdaptedLM(torch.nn.Module):
         prefix, if any, comes from `prefix_layers`)."""
         if self.layout is not None or type(self).forward is not AdaptedLM.forward:
             return False
-        if not self.packs:
+        if self.packs is None:  # decided once: the LM's layers do not change
             self.packs = attention.install(self.lm)
         return self.packs
 
