@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
+from benchmark.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class KVGeometry:
@@ -159,6 +161,26 @@ def flatten_key_values(
     grid = torch.stack(slots, 0)  # (2L, B, n_kv, P, head_dim)
     batch, length = grid.shape[1], grid.shape[3]
     return grid.permute(1, 3, 0, 2, 4).reshape(batch, length, geometry.width)
+
+
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def resolve_device(name: str = "cpu"):
+    """`cpu`, `cuda` or `auto` (cuda where torch sees a GPU) as a torch device; asking for cuda
+    without a GPU is a ConfigError."""
+    if name not in DEVICES:
+        raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {name!r}")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: this torch sees no CUDA GPU; use --device cpu or auto")
+    return torch.device(name)
+
+
+def device_label(device) -> str:
+    """What a row records: `cpu`, or the GPU's name."""
+    return "cpu" if device.type == "cpu" else f"cuda ({torch.cuda.get_device_name(device)})"
 
 
 def bf16_refusal(device_type: str = "cpu") -> str | None:

@@ -15,12 +15,16 @@ Method: cases are interleaved (ours, anchor, ours, anchor, ...) on the same inpu
 drift cancels; the first round is warm-up and is not counted; a row reports the median of the
 counted rounds. `matmul_peak_fraction` is the case's matrix-multiply FLOPs (counted once with
 torch's FlopCounterMode) per second over this machine's measured matmul peak.
+
+`--threads` instead times one run using every core against two runs sharing them (below).
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing
+import os
 import platform
 import statistics
 import time
@@ -32,9 +36,8 @@ import torch
 
 from benchmark.data.e2e import load_e2e, load_e2e_pairs
 from benchmark.decode import decode
-from benchmark.errors import ConfigError
 from benchmark.layout import encode_pair, encode_prompt, left_pad, train_batch
-from benchmark.lm import autocast
+from benchmark.lm import autocast, resolve_device
 from benchmark.methods import METHODS
 from benchmark.models import LoadedModel, load_model
 from benchmark.spec import DecodeConfig, TrainConfig
@@ -68,17 +71,6 @@ class Settings:
 
 FULL = Settings()
 QUICK = Settings(batches=2, rounds=1, decode_inputs=10, new_tokens=20)
-
-
-def resolve_device(name: str) -> torch.device:
-    """`cpu`, `cuda` or `auto` (cuda when available); a clear error for cuda without a GPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: this torch sees no CUDA GPU; use --device cpu or auto")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be cpu, cuda or auto, not {name!r}")
-    return torch.device(name)
 
 
 def matmul_peak(
@@ -284,14 +276,10 @@ def run_speed(
     """Measure every case; return the rows (and write them to `out` as CSV)."""
     import dataclasses
 
-    import transformers
-
     device = resolve_device(device_name)
     settings = dataclasses.replace(QUICK if quick else FULL, precision=precision)
     peak = matmul_peak(device, precision=precision)
     rows: list[dict] = []
-    cpu = platform.processor() or platform.machine()
-    capability = torch.backends.cpu.get_cpu_capability()
 
     def emit(case, ours_s, anchor, anchor_s, target, tokens_per_s, peak_fraction) -> None:
         row = {
@@ -308,9 +296,7 @@ def run_speed(
             "threads": torch.get_num_threads(),
             "rounds": settings.rounds,
             "model": model,
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "cpu": f"{cpu} ({capability})",
+            **_versions(),
         }
         rows.append(row)
         verdict = "meets" if row["ratio"] <= target else "MISSES"
@@ -330,6 +316,18 @@ def run_speed(
     return rows
 
 
+def _versions() -> dict[str, str]:
+    import transformers
+
+    cpu = platform.processor() or platform.machine()
+    capability = torch.backends.cpu.get_cpu_capability()
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "cpu": f"{cpu} ({capability})",
+    }
+
+
 def write_rows(out: Path, rows: list[dict]) -> None:
     import csv
 
@@ -338,3 +336,110 @@ def write_rows(out: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
+
+
+# ---- threads: one run with every core, or one run per half of them ---------------------------
+# `python -m benchmark speed --threads`: is this machine better used by one run with every core or
+# by one run per core? The answer sets `run --workers` (and Slurm's `--cpus-per-run`).
+#
+# Two worker processes each load the model, build a method and the same training batches. Then, in
+# alternating phases so machine drift cancels:
+#
+# * solo: worker 0 alone takes `steps` training steps with all `cores` threads (worker 1 waits);
+# * shared: both workers take `steps` steps at once, `cores // 2` threads each.
+#
+# A phase's time is the wall time from a common barrier to the last worker's last step. The row's
+# `ours_s` is the shared layout's seconds per step per run-equivalent (wall / (2 x steps)), its
+# anchor the solo layout's (wall / steps): a ratio below 1 means two workers finish a grid sooner.
+# The first round of each phase is warm-up; rows report the median of the rest.
+
+PHASES = ("solo", "shared")
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+def _thread_worker(rank, method, model, data_dir, steps, rounds, cores, barrier, out) -> None:
+    torch.manual_seed(0)
+    loaded = load_model(model)
+    spec = METHODS.get(method)
+    adapted = spec.build(loaded, spec.make_config({}))
+    adapted.train()
+    batches = _batches(loaded, Path(data_dir), FULL, torch.device("cpu"))
+    optimiser = adamw(adapted.trainable_parameters(), TrainConfig())
+
+    def step(i: int) -> None:
+        batch = batches[i % len(batches)]
+        logits = adapted.target_logits(batch)
+        seq_sum, counts = target_losses(logits, batch)
+        loss = reduce_loss(seq_sum, counts, adapted.loss_reduction)
+        _update(loss, adapted.trainable_parameters(), optimiser)
+
+    for round_ in range(rounds + 1):
+        for phase in PHASES:
+            active = phase == "shared" or rank == 0
+            torch.set_num_threads(max(1, cores // 2) if phase == "shared" else cores)
+            barrier.wait()  # every worker loaded and the previous phase over
+            start = time.perf_counter()
+            if active:
+                for i in range(steps):
+                    step(i)
+            out.put((round_, phase, rank, time.perf_counter() - start if active else 0.0))
+            barrier.wait()
+
+
+def thread_cases(model: str, data_dir: Path, methods, steps: int, rounds: int) -> list[dict]:
+    """One row per method: the shared layout (2 runs x cores/2 threads) against solo (1 x cores)."""
+    cores = _cores()
+    if cores < 2:
+        return []
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    for method in methods:
+        barrier = context.Barrier(2)
+        out = context.Queue()
+        procs = [
+            context.Process(
+                target=_thread_worker,
+                args=(rank, method, model, str(data_dir), steps, rounds, cores, barrier, out),
+            )
+            for rank in range(2)
+        ]
+        for p in procs:
+            p.start()
+        results = [out.get() for _ in range(2 * len(PHASES) * (rounds + 1))]
+        for p in procs:
+            p.join()
+            if p.exitcode != 0:
+                raise RuntimeError(f"speed --threads: a worker for {method} exited {p.exitcode}")
+        wall = {phase: [] for phase in PHASES}
+        for round_ in range(1, rounds + 1):
+            for phase in PHASES:
+                wall[phase].append(max(t for r, ph, _, t in results if r == round_ and ph == phase))
+        shared = statistics.median(wall["shared"]) / (2 * steps)
+        solo = statistics.median(wall["solo"]) / steps
+        rows.append(
+            {
+                "case": f"train step: {method}, 2 runs x {cores // 2} thread(s)",
+                "ours_s": round(shared, 3),
+                "anchor": f"1 run x {cores} threads",
+                "anchor_s": round(solo, 3),
+                "ratio": round(shared / solo, 3),
+                "precision": "fp32",
+                "device": "cpu",
+                "threads": cores // 2,
+                "rounds": rounds,
+                "model": model,
+                **_versions(),
+            }
+        )
+        print(
+            f"{method}: 2 runs x {cores // 2} thread(s) {shared:.3f} s/step per run-equivalent, "
+            f"1 run x {cores} threads {solo:.3f} s/step: ratio {shared / solo:.3f}",
+            flush=True,
+        )
+    return rows

@@ -110,6 +110,12 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         "submitit-local: each run a local submitit job; slurm: each run a task of one Slurm job "
         "array (default: local)",
     )
+    where.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "auto"),
+        help="where each run trains and decodes; auto: cuda where torch sees a GPU (default: cpu, "
+        "or cuda with --gpus-per-run); recorded in each row's `device`",
+    )
     where.add_argument("--workers", type=int, default=1, help="local executors: runs at once")
     where.add_argument("--partition", help="slurm: partition (default: the cluster's)")
     where.add_argument("--gpus-per-run", type=int, default=0, help="slurm: GPUs per task (0)")
@@ -257,10 +263,18 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             args.model,
         )
     specs = apply_to_runs(specs, overrides(args))
+    device = args.device or ("cuda" if args.gpus_per_run else "cpu")
+    # checked here, before any work, where the runs execute on this machine (Slurm tasks run
+    # on the cluster's nodes, which this login node may not resemble)
+    device_type = device if args.executor == "slurm" else None
+    if device_type is None:
+        from benchmark.lm import resolve_device
+
+        device_type = resolve_device(device).type
     if any("bf16" in (spec.train.precision, spec.decode.precision) for spec in specs):
         from benchmark.lm import bf16_refusal
 
-        why = bf16_refusal("cpu")
+        why = bf16_refusal(device_type) if device_type in ("cpu", "cuda") else None
         if why:
             raise ConfigError(f"--precision bf16: {why}")
     committed = args.results_dir is None
@@ -282,6 +296,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         max_parallel=args.max_parallel,
         setup=tuple(args.slurm_setup),
         wait=not args.no_wait,
+        device=device,
     )
     if args.executor == "local" and args.workers == 1:
         failed = run_specs(
@@ -291,6 +306,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             complete_grid=complete,
             retry_failed=args.retry_failed,
             committed_note=committed and bool(args.grid),
+            device=device,
         )
     else:
         failed = launch(

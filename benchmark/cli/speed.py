@@ -40,6 +40,13 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         help="bf16: ours and the anchors under bf16 autocast (refused where the device has no "
         "native bf16); default fp32",
     )
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="instead: one run with every core against one run per half of the cores, for "
+        "fine-tuning and prefix training steps (how many `run --workers` pay here); writes "
+        "results/speed-threads.csv",
+    )
     return parser
 
 
@@ -57,15 +64,30 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for split in ("train", "test"):
         if not e2e_path(data_dir, split).is_file():
             raise ConfigError(f"{e2e_path(data_dir, split)} is missing: speed times E2E pairs")
-    if importlib.util.find_spec("peft") is None:
-        raise ConfigError("the PEFT anchors need peft: pip install -e '.[speed]' (peft==0.21.2)")
     stem = (
-        "speed" + ("-quick" if args.quick else "") + ("-bf16" if args.precision == "bf16" else "")
+        "speed"
+        + ("-threads" if args.threads else "")
+        + ("-quick" if args.quick else "")
+        + ("-bf16" if args.precision == "bf16" else "")
     )
     default = f"results/{stem}.csv"
     out = given_or_default(args.out, default)
-    from benchmark.lm import bf16_refusal
-    from benchmark.speed import resolve_device, run_speed
+    if args.threads:
+        if args.device != "cpu" or args.precision != "fp32":
+            raise ConfigError("--threads measures CPU threads in fp32: drop --device/--precision")
+        from benchmark.speed import thread_cases, write_rows
+
+        steps, rounds = (2, 1) if args.quick else (3, 3)
+        rows = thread_cases(args.model, data_dir, ("finetune", "prefix"), steps, rounds)
+        if not rows:
+            raise ConfigError("--threads needs at least 2 cores")
+        write_rows(out, rows)
+        print(f"wrote {out}")
+        return 0
+    if importlib.util.find_spec("peft") is None:
+        raise ConfigError("the PEFT anchors need peft: pip install -e '.[speed]' (peft==0.21.2)")
+    from benchmark.lm import bf16_refusal, resolve_device
+    from benchmark.speed import run_speed
 
     device = resolve_device(args.device)  # a GPU asked for and absent fails here, before loading
     if args.precision == "bf16" and bf16_refusal(device.type):

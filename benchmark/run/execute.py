@@ -26,6 +26,7 @@ from benchmark.data import DATASETS
 from benchmark.data.sampling import training_data
 from benchmark.decode import DecodeResult, decode
 from benchmark.errors import ResultsError
+from benchmark.lm import device_label, resolve_device
 from benchmark.methods import METHODS
 from benchmark.methods.base import AdaptedLM, count_parameters
 from benchmark.models import LoadedModel, load_model
@@ -68,8 +69,12 @@ def decode_and_score(
     return decoded, dataset.score(decoded.outputs, references, data_dir, spec.eval_split)
 
 
-def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) -> dict[str, Any]:
-    """Run one spec end to end and return its results row (status ok or failed)."""
+def execute(
+    spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool, device: str = "cpu"
+) -> dict[str, Any]:
+    """Run one spec end to end on `device` (cpu, cuda or auto) and return its results row
+    (status ok or failed)."""
+    where = resolve_device(device)
     dataset = DATASETS.get(spec.dataset)
     method = METHODS.get(spec.method)
     method_config = method.make_config(spec.method_options)
@@ -112,6 +117,10 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
     loaded = load_model(spec.model)
     row["model_source"] = loaded.provenance
     adapted = build_method(spec, loaded)
+    if where.type != "cpu":
+        loaded.model.to(where)
+        adapted.to(where)
+    row["device"] = device_label(where)
     lm_params = loaded.num_parameters
     trainable = count_parameters(adapted.trainable_parameters())
     row.update(
@@ -165,7 +174,7 @@ def execute(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
         checksums = {"hypotheses.txt": sha256_of(scratch / "hypotheses.txt")}
         if stored_params <= STORE_LIMIT:  # full fine-tunes are not kept
             weights = scratch / "trained.safetensors"
-            save_file({k: v.contiguous() for k, v in stored.items()}, weights)
+            save_file({k: v.detach().cpu().contiguous() for k, v in stored.items()}, weights)
             checksums[weights.name] = sha256_of(weights)
         run_info["sha256"] = checksums
         (scratch / "run.json").write_text(

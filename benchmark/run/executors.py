@@ -61,6 +61,7 @@ class ExecutorOptions:
     max_parallel: int | None = None  # slurm: --array=...%N
     setup: tuple[str, ...] = ()  # slurm: shell lines run before each task (module load, venv)
     wait: bool = True  # wait for the jobs with a progress line, else return after submitting
+    device: str = "cpu"  # where each run trains and decodes: cpu, cuda or auto (in its process)
 
 
 def launch(
@@ -197,7 +198,17 @@ def _local(todo: list[RunSpec], data_dir: Path, results_dir: Path, options: Exec
     procs = [
         context.Process(
             target=_worker,
-            args=(k, dicts, settled, str(data_dir), str(results_dir), threads, level, messages),
+            args=(
+                k,
+                dicts,
+                settled,
+                str(data_dir),
+                str(results_dir),
+                threads,
+                level,
+                messages,
+                options.device,
+            ),  # fmt: skip
             name=f"benchmark-worker-{k}",
         )
         for k in range(workers)
@@ -244,6 +255,7 @@ def _worker(
     threads: int,
     log_level: int,
     messages: Any,
+    device: str = "cpu",
 ) -> None:
     """One local worker: pass over the list running every run nobody holds, then again over
     those another runner held (it may have died, freeing its claim), until a pass takes nothing.
@@ -262,7 +274,7 @@ def _worker(
                 continue
             spec = specs[i]
             try:
-                row = run_one(spec, Path(data_dir), results, progress=False)
+                row = run_one(spec, Path(data_dir), results, progress=False, device=device)
             except Exception:  # reported with its traceback; the next run goes on
                 settled[i] = took = True
                 messages.put(("error", _key(spec), _one_line(traceback.format_exc())))
@@ -313,8 +325,9 @@ class RunTask:
     arguments and starts its run again. A run is atomic and the killed attempt's claim was freed
     with its process, so nothing needs saving."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, device: str = "cpu") -> None:
         self.threads = threads
+        self.device = device
 
     def __call__(self, spec_dict: dict, data_dir: str, results_dir: str) -> dict[str, Any]:
         _log_like_the_cli(logging.WARNING)
@@ -322,7 +335,7 @@ class RunTask:
         spec = spec_from_dict(spec_dict)
         results = Path(results_dir)
         print(f"run {spec.run_id} ({spec.config_hash}) in {results}", flush=True)
-        row = run_one(spec, Path(data_dir), results, progress=False)
+        row = run_one(spec, Path(data_dir), results, progress=False, device=self.device)
         if row is None:
             held = holder(results, spec)
             done = is_done(read_rows(results_path(results, spec.grid)), spec)
@@ -375,7 +388,7 @@ def _submitit(
         parameters["slurm_array_parallelism"] = options.max_parallel
     slurm.update_parameters(**parameters)
     try:
-        jobs = slurm.map_array(RunTask(threads=cpus), *args)
+        jobs = slurm.map_array(RunTask(threads=cpus, device=options.device), *args)
     except Exception as err:  # sbatch's refusal (bad partition, no controller) as one line
         raise ConfigError(f"sbatch refused the job array: {_one_line(str(err))}") from err
     array_id = jobs[0].job_id.split("_")[0]
@@ -445,7 +458,7 @@ def _submitit_local(
     threads = _threads(options.workers, options.cpus_per_run)
     local = submitit.LocalExecutor(folder=folder)
     local.update_parameters(timeout_min=LOCAL_TIMEOUT_MIN)
-    task = RunTask(threads=threads)
+    task = RunTask(threads=threads, device=options.device)
     waiting = list(zip(todo, *args))
     print(
         f"submitit-local: {len(todo)} job(s), {options.workers} at a time, {threads} thread(s) "

@@ -58,9 +58,11 @@ def state(rows: list[dict[str, str]], spec: RunSpec, results_dir: Path) -> str:
     return "failed" if last_failure(rows, spec) else "pending"
 
 
-def run_one(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) -> dict | None:
-    """Claim, run and record one spec. Returns its row, or None when it was done already or
-    another runner holds it. The unit of work of every executor."""
+def run_one(
+    spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool, device: str = "cpu"
+) -> dict | None:
+    """Claim, run (on `device`: cpu, cuda or auto) and record one spec. Returns its row, or None
+    when it was done already or another runner holds it. The unit of work of every executor."""
     from benchmark.run.execute import execute
     from benchmark.run.store import append_row
 
@@ -70,7 +72,7 @@ def run_one(spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool) ->
             return None
         # progress lines and the run's messages, beside its outputs folder (`status` points at it)
         with run_log(outputs_dir(results_dir, spec).with_suffix(".log"), spec.run_id):
-            row = execute(spec, data_dir, results_dir, progress)
+            row = execute(spec, data_dir, results_dir, progress, device)
         append_row(path, row)
         return row
 
@@ -139,8 +141,10 @@ def run_specs(
     complete_grid: bool = False,
     retry_failed: bool = False,
     committed_note: bool = False,
+    device: str = "cpu",
 ) -> int:
-    """Run every spec not yet done; return the number of failed runs. Dry-run only lists them.
+    """Run every spec not yet done (on `device`: cpu, cuda or auto); return the number of failed
+    runs. Dry-run only lists them.
 
     `complete_grid`: `specs` is a named grid's whole run list for its scale and model (no option
     changed), so finished rows of runs it no longer has are marked superseded first.
@@ -156,9 +160,11 @@ def run_specs(
     if dry_run:
         return 0
     started = time.perf_counter()
-    outcome = _run_list(todo, data_dir, results_dir, progress, started)
+    outcome = _run_list(todo, data_dir, results_dir, progress, started, device)
     if outcome.elsewhere:  # a second pass: a runner that held one of them may have died
-        again = _run_list(outcome.elsewhere, data_dir, results_dir, progress, started, quiet=True)
+        again = _run_list(
+            outcome.elsewhere, data_dir, results_dir, progress, started, device, quiet=True
+        )
         outcome.finished += again.finished
         outcome.failed += again.failed
         outcome.elsewhere = again.elsewhere
@@ -176,6 +182,7 @@ def _run_list(
     results_dir: Path,
     progress: bool,
     started: float,
+    device: str = "cpu",
     quiet: bool = False,
 ) -> Outcome:
     outcome = Outcome()
@@ -185,7 +192,7 @@ def _run_list(
         eta = f", ETA {duration(elapsed / done * (len(todo) - i + 1))}" if done else ""
         if not quiet:
             print(f"[{i}/{len(todo)}] {spec.scale} {spec.model} {spec.run_id}{eta}", flush=True)
-        row = run_one(spec, data_dir, results_dir, progress)
+        row = run_one(spec, data_dir, results_dir, progress, device)
         if row is None:
             if not is_done(read_rows(results_path(results_dir, spec.grid)), spec):
                 outcome.elsewhere.append(spec)
