@@ -136,12 +136,14 @@ def beam_batch(
         vocab = logprobs.shape[-1]
         total = (scores[:, None] + logprobs).view(len(active), k * vocab)
         top_scores, top_idx = total.topk(2 * k, dim=-1)
+        # one transfer to Python per step, not one per candidate (the same numbers)
+        top_scores_l, top_idx_l = top_scores.tolist(), top_idx.tolist()
         next_rows, next_tokens, next_scores, still_active = [], [], [], []
         for j, b in enumerate(active):
             chosen = []
             for rank in range(2 * k):
-                beam, token = divmod(int(top_idx[j, rank]), vocab)
-                row, score = j * k + beam, float(top_scores[j, rank])
+                beam, token = divmod(top_idx_l[j][rank], vocab)
+                row, score = j * k + beam, top_scores_l[j][rank]
                 if token == loaded.eos_id:
                     if rank < k:  # as transformers: EOS only counts from the top-k candidates
                         finished[b].append((score / length**length_penalty, tokens[row]))

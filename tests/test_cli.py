@@ -27,6 +27,7 @@ def test_smoke_grid_runs_resumes_and_plots(e2e_dir, tmp_path, capsys):
             assert math.isfinite(float(r[metric]))
         assert r["meteor"]  # a number, or a sentence saying why not; never empty
         assert int(r["eval_size"]) == 6 and r["git_sha"] and "torch" in r["versions"]
+        assert r["device"] == "cpu"  # where it trained and decoded (the default)
         out = results / r["outputs_dir"]
         assert len((out / "hypotheses.txt").read_text().splitlines()) == 6
         # official e2e-metrics layout: a blank line between the references of consecutive inputs

@@ -32,6 +32,43 @@ def test_speed_refuses_a_missing_gpu_and_unsupported_bf16_before_loading(capsys,
     assert len(err) == 1 and "neither AVX512-BF16 nor AMX-BF16" in err[0]
 
 
+def test_run_device_cuda_without_a_gpu_is_one_line_before_any_work(capsys, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the refusal cannot happen here")
+    argv = ["run", "--grid", "lowdata", "--scale", "smoke", "--results-dir", str(tmp_path)]
+    assert main([*argv, "--device", "cuda"]) == 2
+    said = capsys.readouterr()
+    err = said.err.strip().splitlines()
+    assert len(err) == 1 and "--device cuda: this torch sees no CUDA GPU" in err[0]
+    assert "[1/" not in said.out and not any(tmp_path.iterdir())  # no run began
+    # --gpus-per-run means cuda unless --device says otherwise; Slurm's nodes are not checked here
+    assert main([*argv, "--gpus-per-run", "1", "--dry-run"]) == 2
+    assert "only to --executor slurm" in capsys.readouterr().err
+    assert lm.resolve_device("auto").type == "cpu"
+    with pytest.raises(Exception, match="must be one of cpu, cuda, auto"):
+        lm.resolve_device("tpu")
+
+
+def test_speed_threads_compares_two_workers_with_one_on_a_tiny_model(tmp_path, capsys):
+    """`speed --threads`: one row per method, the two layouts' seconds and their ratio (whatever
+    this machine gives: nothing is compared); refused with --device or --precision."""
+    from benchmark import speed
+
+    data = data_root()
+    need_data((data / "e2e" / "trainset.csv").is_file(), "no E2E data")
+    assert main(["speed", "--threads", "--device", "auto", "--data-dir", str(data)]) == 2
+    assert "--threads measures CPU threads in fp32" in capsys.readouterr().err
+    if speed._cores() < 2:
+        assert speed.thread_cases("tiny-gpt2", data, ("prefix",), 1, 1) == []
+        return
+    rows = speed.thread_cases("tiny-gpt2", data, ("finetune", "prefix"), steps=1, rounds=1)
+    assert [r["case"].split(",")[0] for r in rows] == ["train step: finetune", "train step: prefix"]
+    for r in rows:
+        assert r["ours_s"] > 0 and r["anchor_s"] > 0
+        assert r["ratio"] == pytest.approx(r["ours_s"] / r["anchor_s"], abs=2e-3)
+        assert r["anchor"] == f"1 run x {speed._cores()} threads"
+
+
 def test_run_refuses_bf16_where_the_cpu_has_no_native_bf16(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(lm, "_cpu_flags", lambda: {"avx2", "fma"})
     argv = ["run", "--grid", "lowdata", "--scale", "smoke", "--precision", "bf16"]
