@@ -221,6 +221,46 @@ def test_a_runner_killed_holding_its_claim_leaves_the_run_to_the_next(env, tmp_p
     ]
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return not re.search(r"^State:\s+[ZX]", status, re.M)  # a zombie has ended
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads /proc")
+def test_workers_end_with_their_runner_however_it_is_killed(env, tmp_path):
+    """`kill -9` of a `--workers 2` runner takes its workers with it (no run goes on unwatched,
+    writing rows nobody waits for); the next runner does both runs."""
+    argv = command(tmp_path, *SLOW, "--workers", "2")
+    runner = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: claim_of(tmp_path, 0) and claim_of(tmp_path, 1), "both workers' claims")
+        workers = _children(runner.pid)
+        assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+        runner.send_signal(signal.SIGKILL)
+    finally:
+        runner.wait(timeout=60)
+    wait_for(lambda: not any(_alive(pid) for pid in workers), "the workers to end", timeout=30)
+    assert not (tmp_path / "adhoc.csv").is_file()
+    output = run(command(tmp_path, *SLOW), env)
+    assert "2 to run" in output and "finished 2 run(s)" in output, output
+
+
 @slurm_test
 def test_slurm_a_cancelled_task_is_reported_and_a_rerun_finishes_it(
     slurm, reference, env, tmp_path

@@ -261,6 +261,7 @@ def _worker(
     those another runner held (it may have died, freeing its claim), until a pass takes nothing.
     `settled[i]` (shared by the workers) marks a run finished or raised in this launch, so a run
     that raised is not retried by every worker."""
+    _die_with_parent()
     _log_like_the_cli(log_level, f"[worker {index}] ")
     _set_threads(threads)
     results = Path(results_dir)
@@ -288,6 +289,32 @@ def _worker(
         if not took:
             break
         remaining = held_elsewhere
+
+
+def _die_with_parent() -> None:
+    """A worker ends when the runner that started it ends, however it ended (`kill`, SIGKILL,
+    a Slurm cancel of the parent), instead of running on unsupervised. Its claim dies with it and
+    its run, never recorded, stays to do. Linux: the kernel's parent-death signal; elsewhere a
+    thread that watches the parent."""
+    import threading
+
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # it died before the signal was armed
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 def _log_like_the_cli(level: int, prefix: str = "") -> None:
