@@ -152,6 +152,14 @@ class RunSpec:
         blob = json.dumps(hashed_fields(self), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
+    @property
+    def recipe_hash(self) -> str:
+        """The config hash without the grid: runs of two grids with one recipe train the same
+        model (ACL Figure 5's "table-to-text:" point is Figure 3's prefix run at 100 pairs)."""
+        fields = {k: v for k, v in hashed_fields(self).items() if k != "grid"}
+        blob = json.dumps(fields, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
 
 def hashed_fields(config: Any) -> Any:
     """A dataclass as the dict its hash covers: labels and options at their "off" value left out."""

@@ -146,3 +146,36 @@ def test_method_options_reach_the_runs_and_unknown_ones_are_refused(capsys, tmp_
     assert main([*base, "--set", "mid_dim=800", "--num-beams", "1"]) == 0
     assert main([*base, "--set", "bogus=1"]) == 2
     assert "apply to none of the methods" in capsys.readouterr().err
+
+
+def test_a_recipe_another_grid_finished_is_reused_not_trained_again(e2e_dir, tmp_path, capsys):
+    """An ad-hoc run with the low-data grid's recipe is recorded from the grid's run (its numbers
+    and outputs, `reused_from` naming it); `--no-reuse` trains it; a different recipe never
+    matches."""
+    results = tmp_path / "results"
+    data = ["--data-dir", str(e2e_dir), "--results-dir", str(results)]
+    assert main(["run", "--grid", "lowdata", "--scale", "smoke", *data]) == 0
+    grid = {r["method"]: r for r in rows(results / "lowdata.csv")}
+    adhoc = ["run", "--method", "prefix", "--train-size", "50", "--scale", "smoke", *data]
+    capsys.readouterr()
+    assert main(adhoc) == 0
+    assert "not trained again" in capsys.readouterr().out
+    (row,) = rows(results / "adhoc.csv")
+    donor = grid["prefix"]
+    assert row["reused_from"] == f"lowdata:{donor['run_id']}@{donor['config_hash']}"
+    assert row["grid"] == "adhoc" and row["config_hash"] != donor["config_hash"]
+    for cell in ("bleu", "rouge_l", "outputs_dir", "train_seconds", "git_sha", "steps"):
+        assert row[cell] == donor[cell]
+    # another seed is another recipe: trained
+    assert main([*adhoc, "--seed", "1"]) == 0
+    assert rows(results / "adhoc.csv")[-1]["reused_from"] == ""
+    assert main([*adhoc, "--set", "train.max_steps=3"]) == 0  # an override changes the recipe
+    assert rows(results / "adhoc.csv")[-1]["reused_from"] == ""
+    fresh = tmp_path / "fresh"
+    assert main(["run", "--grid", "lowdata", "--scale", "smoke", "--data-dir", str(e2e_dir),
+                 "--results-dir", str(fresh)]) == 0  # fmt: skip
+    forced = ["run", "--method", "prefix", "--train-size", "50", "--scale", "smoke",
+              "--data-dir", str(e2e_dir), "--results-dir", str(fresh), "--no-reuse"]  # fmt: skip
+    assert main(forced) == 0
+    (trained,) = rows(fresh / "adhoc.csv")
+    assert trained["reused_from"] == "" and trained["outputs_dir"].startswith("runs/adhoc/")

@@ -117,6 +117,13 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         "or cuda with --gpus-per-run); recorded in each row's `device`",
     )
     where.add_argument("--workers", type=int, default=1, help="local executors: runs at once")
+    run.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="train every run, even one whose recipe another grid of the results folder already "
+        "finished (by default such a run is recorded from that one, its row naming it in "
+        "`reused_from`: e.g. Figure 5's real-word runs are Figure 3's prefix runs at 100 pairs)",
+    )
     where.add_argument("--partition", help="slurm: partition (default: the cluster's)")
     where.add_argument("--gpus-per-run", type=int, default=0, help="slurm: GPUs per task (0)")
     where.add_argument("--cpus-per-run", type=int, help="slurm: CPUs per task (default 2)")
@@ -221,7 +228,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from benchmark.models import MODELS
     from benchmark.paths import default_dir
     from benchmark.run.executors import ExecutorOptions, launch
-    from benchmark.run.grid import run_specs
+    from benchmark.run.grid import Execution, run_specs
     from benchmark.run.store import check_results_dir
 
     if bool(args.grid) == bool(args.method):
@@ -287,6 +294,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         run_specs(specs, Path("."), results_dir, dry_run=True, complete_grid=complete)
         return 0
     data_dir = resolve_data_dir(args.data_dir)
+    how = Execution(device=device, reuse=not args.no_reuse)
     options = ExecutorOptions(
         workers=args.workers,
         partition=args.partition,
@@ -296,7 +304,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         max_parallel=args.max_parallel,
         setup=tuple(args.slurm_setup),
         wait=not args.no_wait,
-        device=device,
+        how=how,
     )
     if args.executor == "local" and args.workers == 1:
         failed = run_specs(
@@ -306,7 +314,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             complete_grid=complete,
             retry_failed=args.retry_failed,
             committed_note=committed and bool(args.grid),
-            device=device,
+            how=how,
         )
     else:
         failed = launch(

@@ -32,7 +32,7 @@ from typing import Any
 from benchmark.errors import ConfigError
 from benchmark.progress import duration
 from benchmark.run.claims import holder
-from benchmark.run.grid import print_result, run_one, select, state
+from benchmark.run.grid import DEFAULT_EXECUTION, Execution, print_result, run_one, select, state
 from benchmark.run.store import is_done, read_rows, results_path
 from benchmark.spec import RunSpec, spec_from_dict
 
@@ -61,7 +61,7 @@ class ExecutorOptions:
     max_parallel: int | None = None  # slurm: --array=...%N
     setup: tuple[str, ...] = ()  # slurm: shell lines run before each task (module load, venv)
     wait: bool = True  # wait for the jobs with a progress line, else return after submitting
-    device: str = "cpu"  # where each run trains and decodes: cpu, cuda or auto (in its process)
+    how: Execution = DEFAULT_EXECUTION  # each run's device and reuse, in whichever process runs it
 
 
 def launch(
@@ -207,7 +207,7 @@ def _local(todo: list[RunSpec], data_dir: Path, results_dir: Path, options: Exec
                 threads,
                 level,
                 messages,
-                options.device,
+                options.how,
             ),  # fmt: skip
             name=f"benchmark-worker-{k}",
         )
@@ -255,7 +255,7 @@ def _worker(
     threads: int,
     log_level: int,
     messages: Any,
-    device: str = "cpu",
+    how: Execution = DEFAULT_EXECUTION,
 ) -> None:
     """One local worker: pass over the list running every run nobody holds, then again over
     those another runner held (it may have died, freeing its claim), until a pass takes nothing.
@@ -275,7 +275,7 @@ def _worker(
                 continue
             spec = specs[i]
             try:
-                row = run_one(spec, Path(data_dir), results, progress=False, device=device)
+                row = run_one(spec, Path(data_dir), results, progress=False, how=how)
             except Exception:  # reported with its traceback; the next run goes on
                 settled[i] = took = True
                 messages.put(("error", _key(spec), _one_line(traceback.format_exc())))
@@ -352,9 +352,9 @@ class RunTask:
     arguments and starts its run again. A run is atomic and the killed attempt's claim was freed
     with its process, so nothing needs saving."""
 
-    def __init__(self, threads: int | None = None, device: str = "cpu") -> None:
+    def __init__(self, threads: int | None = None, how: Execution = DEFAULT_EXECUTION) -> None:
         self.threads = threads
-        self.device = device
+        self.how = how
 
     def __call__(self, spec_dict: dict, data_dir: str, results_dir: str) -> dict[str, Any]:
         _log_like_the_cli(logging.WARNING)
@@ -362,7 +362,7 @@ class RunTask:
         spec = spec_from_dict(spec_dict)
         results = Path(results_dir)
         print(f"run {spec.run_id} ({spec.config_hash}) in {results}", flush=True)
-        row = run_one(spec, Path(data_dir), results, progress=False, device=self.device)
+        row = run_one(spec, Path(data_dir), results, progress=False, how=self.how)
         if row is None:
             held = holder(results, spec)
             done = is_done(read_rows(results_path(results, spec.grid)), spec)
@@ -415,7 +415,7 @@ def _submitit(
         parameters["slurm_array_parallelism"] = options.max_parallel
     slurm.update_parameters(**parameters)
     try:
-        jobs = slurm.map_array(RunTask(threads=cpus, device=options.device), *args)
+        jobs = slurm.map_array(RunTask(threads=cpus, how=options.how), *args)
     except Exception as err:  # sbatch's refusal (bad partition, no controller) as one line
         raise ConfigError(f"sbatch refused the job array: {_one_line(str(err))}") from err
     array_id = jobs[0].job_id.split("_")[0]
@@ -485,7 +485,7 @@ def _submitit_local(
     threads = _threads(options.workers, options.cpus_per_run)
     local = submitit.LocalExecutor(folder=folder)
     local.update_parameters(timeout_min=LOCAL_TIMEOUT_MIN)
-    task = RunTask(threads=threads, device=options.device)
+    task = RunTask(threads=threads, how=options.how)
     waiting = list(zip(todo, *args))
     print(
         f"submitit-local: {len(todo)} job(s), {options.workers} at a time, {threads} thread(s) "

@@ -16,6 +16,7 @@ from typing import Any
 from benchmark.progress import duration, run_log
 from benchmark.run.claims import claim, holder
 from benchmark.run.estimate import plan
+from benchmark.run.reuse import reused_row, same_recipe
 from benchmark.run.store import (
     is_done,
     outputs_dir,
@@ -58,11 +59,28 @@ def state(rows: list[dict[str, str]], spec: RunSpec, results_dir: Path) -> str:
     return "failed" if last_failure(rows, spec) else "pending"
 
 
+@dataclass(frozen=True)
+class Execution:
+    """How this process executes runs; nothing here enters a config hash or changes a recipe."""
+
+    device: str = "cpu"  # where runs train and decode: cpu, cuda or auto
+    # a run whose recipe another grid of the results folder finished is recorded from that run
+    # (`reused_from`), not trained again (`run --no-reuse` trains it anyway)
+    reuse: bool = True
+
+
+DEFAULT_EXECUTION = Execution()
+
+
 def run_one(
-    spec: RunSpec, data_dir: Path, results_dir: Path, progress: bool, device: str = "cpu"
+    spec: RunSpec,
+    data_dir: Path,
+    results_dir: Path,
+    progress: bool,
+    how: Execution = DEFAULT_EXECUTION,
 ) -> dict | None:
-    """Claim, run (on `device`: cpu, cuda or auto) and record one spec. Returns its row, or None
-    when it was done already or another runner holds it. The unit of work of every executor."""
+    """Claim, run (or reuse, see `Execution`) and record one spec. Returns its row, or None when
+    it was done already or another runner holds it. The unit of work of every executor."""
     from benchmark.run.execute import execute
     from benchmark.run.store import append_row
 
@@ -72,7 +90,11 @@ def run_one(
             return None
         # progress lines and the run's messages, beside its outputs folder (`status` points at it)
         with run_log(outputs_dir(results_dir, spec).with_suffix(".log"), spec.run_id):
-            row = execute(spec, data_dir, results_dir, progress, device)
+            donor = same_recipe(results_dir, spec) if how.reuse else None
+            if donor is not None:
+                row = reused_row(spec, donor)
+            else:
+                row = execute(spec, data_dir, results_dir, progress, how.device)
         append_row(path, row)
         return row
 
@@ -141,10 +163,10 @@ def run_specs(
     complete_grid: bool = False,
     retry_failed: bool = False,
     committed_note: bool = False,
-    device: str = "cpu",
+    how: Execution = DEFAULT_EXECUTION,
 ) -> int:
-    """Run every spec not yet done (on `device`: cpu, cuda or auto); return the number of failed
-    runs. Dry-run only lists them.
+    """Run every spec not yet done (`how`: the device, reuse); return the number of failed runs.
+    Dry-run only lists them.
 
     `complete_grid`: `specs` is a named grid's whole run list for its scale and model (no option
     changed), so finished rows of runs it no longer has are marked superseded first.
@@ -160,10 +182,10 @@ def run_specs(
     if dry_run:
         return 0
     started = time.perf_counter()
-    outcome = _run_list(todo, data_dir, results_dir, progress, started, device)
+    outcome = _run_list(todo, data_dir, results_dir, progress, started, how)
     if outcome.elsewhere:  # a second pass: a runner that held one of them may have died
         again = _run_list(
-            outcome.elsewhere, data_dir, results_dir, progress, started, device, quiet=True
+            outcome.elsewhere, data_dir, results_dir, progress, started, how, quiet=True
         )
         outcome.finished += again.finished
         outcome.failed += again.failed
@@ -182,7 +204,7 @@ def _run_list(
     results_dir: Path,
     progress: bool,
     started: float,
-    device: str = "cpu",
+    how: Execution = DEFAULT_EXECUTION,
     quiet: bool = False,
 ) -> Outcome:
     outcome = Outcome()
@@ -192,7 +214,7 @@ def _run_list(
         eta = f", ETA {duration(elapsed / done * (len(todo) - i + 1))}" if done else ""
         if not quiet:
             print(f"[{i}/{len(todo)}] {spec.scale} {spec.model} {spec.run_id}{eta}", flush=True)
-        row = run_one(spec, data_dir, results_dir, progress, device)
+        row = run_one(spec, data_dir, results_dir, progress, how)
         if row is None:
             if not is_done(read_rows(results_path(results_dir, spec.grid)), spec):
                 outcome.elsewhere.append(spec)
@@ -215,6 +237,11 @@ def print_result(spec: RunSpec, row: dict[str, Any]) -> None:
         print(f"  failed: {row['error']}", file=sys.stderr, flush=True)
         return
     shown = "  ".join(f"{m} {_short(row.get(m))}" for m in DATASETS.get(spec.dataset).metrics)
+    if row.get("reused_from"):
+        print(
+            f"  {shown}  (the same recipe as {row['reused_from']}: not trained again)", flush=True
+        )
+        return
     train, decode = duration(row["train_seconds"]), duration(row["decode_seconds"])
     print(f"  {shown}  train {train}  decode {decode}", flush=True)
 

@@ -31,7 +31,7 @@ COLUMNS = [
     "train_size", "train_fraction", "train_pairs", "subset", "seed", "lm_params", "trainable_params", "trainable_pct",
     "stored_params", "stored_pct", "bleu", "nist", "meteor", "rouge_l", "cider",
     "empty_outputs", "steps", "best_step", "best_dev_loss", "converged", "dev_loss_change",
-    "best_step_fraction", "train_seconds", "decode_seconds", "device",
+    "best_step_fraction", "train_seconds", "decode_seconds", "device", "reused_from",
     "train_config", "decode_config", "scorer", "status", "error", "outputs_dir", "finished_at",
     "versions", "git_sha",
 ]  # fmt: skip
