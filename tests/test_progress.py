@@ -143,9 +143,9 @@ def test_with_a_bar_the_log_file_still_gets_the_lines_and_nothing_is_printed_twi
     calls = []
     real_run_one = grid.run_one
 
-    def with_bar(spec, data_dir, results_dir, progress):
+    def with_bar(spec, data_dir, results_dir, progress, how=grid.DEFAULT_EXECUTION):
         calls.append(progress)
-        return real_run_one(spec, data_dir, results_dir, True)
+        return real_run_one(spec, data_dir, results_dir, True, how)
 
     monkeypatch.setattr(grid, "run_one", with_bar)
     results = tmp_path / "results"

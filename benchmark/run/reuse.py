@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.run.provenance import now
-from benchmark.run.store import read_rows
+from benchmark.run.store import is_results_csv, read_rows
 from benchmark.spec import RunSpec, spec_from_dict
 
 # the cells that must agree before a donor's run.json is read (a cheap filter, not the test)
@@ -31,8 +31,8 @@ def same_recipe(results_dir: Path, spec: RunSpec) -> dict[str, str] | None:
     """The newest finished row of another grid in `results_dir` that ran `spec`'s recipe."""
     wanted = spec.recipe_hash
     for path in sorted(results_dir.glob("*.csv")):
-        if path.stem == spec.grid:
-            continue
+        if path.stem == spec.grid or not is_results_csv(path):
+            continue  # this grid's own rows, or the speed command's tables
         for row in reversed(read_rows(path)):
             if row.get("status") != "ok" or row.get("reused_from"):
                 continue  # only runs trained in their own right donate

@@ -78,6 +78,14 @@ def outputs_dir(results_dir: Path, spec: RunSpec) -> Path:
     )
 
 
+def is_results_csv(path: Path) -> bool:
+    """Whether `path` is a results CSV of a grid (its header has the runner's columns), not one of
+    the other tables a results folder holds (`speed.csv`, `speed-threads.csv`)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f), None)
+    return header is not None and all(c in header for c in REQUIRED)
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     """The rows of a results CSV ([] when there is none yet).
 
