@@ -159,6 +159,11 @@ def test_a_recipe_another_grid_finished_is_reused_not_trained_again(e2e_dir, tmp
     grid = {r["method"]: r for r in rows(results / "lowdata.csv")}
     adhoc = ["run", "--method", "prefix", "--train-size", "50", "--scale", "smoke", *data]
     capsys.readouterr()
+    assert main([*adhoc, "--dry-run"]) == 0  # the plan says so before anything runs
+    said = capsys.readouterr().out
+    assert f"reuses lowdata:{grid['prefix']['run_id']}" in said and "recorded from it" in said
+    assert main([*adhoc, "--dry-run", "--no-reuse"]) == 0
+    assert "reuses" not in capsys.readouterr().out
     assert main(adhoc) == 0
     assert "not trained again" in capsys.readouterr().out
     (row,) = rows(results / "adhoc.csv")

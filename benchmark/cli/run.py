@@ -290,11 +290,11 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # a named grid no option changed is its whole current recipe: rows of runs it no longer has
     # (a recipe change renamed them) are marked superseded, so reports never mix recipes
     complete = bool(args.grid) and specs == grid_specs
+    how = Execution(device=device, reuse=not args.no_reuse)
     if args.dry_run:
-        run_specs(specs, Path("."), results_dir, dry_run=True, complete_grid=complete)
+        run_specs(specs, Path("."), results_dir, dry_run=True, complete_grid=complete, how=how)
         return 0
     data_dir = resolve_data_dir(args.data_dir)
-    how = Execution(device=device, reuse=not args.no_reuse)
     options = ExecutorOptions(
         workers=args.workers,
         partition=args.partition,

@@ -106,10 +106,12 @@ def select(
     retry_failed: bool = False,
     dry_run: bool = False,
     committed_note: bool = False,
+    reuse: bool = True,
 ) -> list[RunSpec]:
     """The runs of `specs` to do, after printing the grid's summary (and, for a dry run, every
-    run's state and estimated time). Every executor selects through here. A complete grid's stale
-    rows are marked superseded (listed only, in a dry run)."""
+    run's state and estimated time, or the finished run of another grid it will be recorded from
+    when `reuse`). Every executor selects through here. A complete grid's stale rows are marked
+    superseded (listed only, in a dry run)."""
     grid = specs[0].grid
     path = results_path(results_dir, grid)
     rows = read_rows(path)
@@ -132,11 +134,14 @@ def select(
         )
     stale = stale_rows(rows, specs) if complete_grid else []
     if dry_run:
-        timing = plan(todo, results_dir)  # from the finished runs of every CSV there
+        donors = {id(s): same_recipe(results_dir, s) for s in todo} if reuse else {}
+        donors = {k: v for k, v in donors.items() if v is not None}
+        timing = plan([s for s in todo if id(s) not in donors], results_dir)
         for s in specs:
+            donor = donors.get(id(s))
             print(
                 f"  [{states[id(s)]}] {s.scale:5s} {s.model:14s} {s.run_id}  ({s.config_hash})"
-                + timing.suffix(s)
+                + (f" reuses {donor['grid']}:{donor['run_id']}" if donor else timing.suffix(s))
             )
         for row in stale:
             print(
@@ -145,6 +150,11 @@ def select(
             )
         for line in timing.summary():
             print(line)
+        if donors:
+            print(
+                f"{len(donors)} run(s) to do have the recipe of a finished run of another grid: "
+                "recorded from it, not trained (--no-reuse trains them)"
+            )
     elif stale:
         retire_stale_rows(path, specs)
         print(
@@ -178,7 +188,9 @@ def run_specs(
     if not specs:
         print("no runs selected")
         return 0
-    todo = select(specs, results_dir, complete_grid, retry_failed, dry_run, committed_note)
+    todo = select(
+        specs, results_dir, complete_grid, retry_failed, dry_run, committed_note, how.reuse
+    )
     if dry_run:
         return 0
     started = time.perf_counter()
