@@ -102,7 +102,8 @@ def run_into_cache(
     inputs_embeds: torch.Tensor | None = None,
 ) -> DynamicCache:
     """Run the LM over a sequence starting at position 0 and return the filled cache (per layer
-    (B, n_kv, T, head_dim)): the activations that real-word init, EMB-k and infix are made of."""
+    (B, n_kv, T, head_dim)): the activations that real-word init, EMB-k and infix are made of.
+    Only the keys/values are wanted, so the vocabulary head runs on one position, not on all."""
     cache = DynamicCache()
     lm_call(
         lm,
@@ -111,6 +112,7 @@ def run_into_cache(
         attention_mask=attention_mask,
         position_ids=positions_from_mask(attention_mask, 0),
         cache=cache,
+        logits_to_keep=1,
     )
     return cache
 

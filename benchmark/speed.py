@@ -130,10 +130,16 @@ def _batches(loaded: LoadedModel, data_dir: Path, settings: Settings, device):
 
 
 def train_cases(
-    model: str, data_dir: Path, settings: Settings, device: torch.device, peak: float, emit
+    model: str,
+    data_dir: Path,
+    settings: Settings,
+    device: torch.device,
+    peak: float,
+    emit,
+    methods: list[str] | None = None,
 ) -> None:
-    """One row per registered method: our step against its anchor's."""
-    for name in METHODS.names():
+    """One row per registered method (or per one of `methods`): our step against its anchor's."""
+    for name in METHODS.names() if methods is None else methods:
         ours_s, anchor_name, anchor_s, tokens, flops = _train_case(
             name, model, data_dir, settings, device
         )
@@ -272,8 +278,10 @@ def run_speed(
     quick: bool,
     out: Path | None,
     precision: str = "fp32",
+    only: tuple[str, ...] = (),
 ) -> list[dict]:
-    """Measure every case; return the rows (and write them to `out` as CSV)."""
+    """Measure every case (`only`: those methods and/or "decode"); return the rows (and write
+    them to `out` as CSV)."""
     import dataclasses
 
     device = resolve_device(device_name)
@@ -309,8 +317,10 @@ def run_speed(
     print(
         f"matmul peak here: {peak / 1e9:.0f} GFLOP/s ({device}, {torch.get_num_threads()} threads)"
     )
-    train_cases(model, data_dir, settings, device, peak, emit)
-    decode_cases(model, data_dir, settings, device, peak, emit)
+    methods = [n for n in METHODS.names() if not only or n in only]
+    train_cases(model, data_dir, settings, device, peak, emit, methods)
+    if not only or "decode" in only:
+        decode_cases(model, data_dir, settings, device, peak, emit)
     if out is not None:
         write_rows(out, rows)
     return rows

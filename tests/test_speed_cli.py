@@ -160,3 +160,12 @@ def test_speed_measures_every_method_and_the_decoders_on_a_tiny_model(tmp_path, 
         written = list(csv.DictReader(f))
     assert list(written[0]) == speed.COLUMNS and len(written) == len(rows)
     assert all(float(r["ours_s"]) > 0 and float(r["anchor_s"]) > 0 for r in written)
+    # --only: those cases, nothing else (the decoders only when named)
+    (row,) = speed.run_speed("tiny-llama", data, "cpu", quick=True, out=None, only=("infix",))
+    assert row["case"] == "train step: infix" and row["anchor"].startswith("ours, full logits")
+
+
+def test_speed_only_refuses_an_unknown_case_before_loading(capsys):
+    assert main(["speed", "--only", "infx", "--data-dir", str(data_root())]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown case infx" in err[0] and "known:" in err[0]

@@ -41,6 +41,13 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         "native bf16); default fp32",
     )
     parser.add_argument(
+        "--only",
+        metavar="CASES",
+        help="comma-separated methods and/or 'decode': time only those cases (e.g. after changing "
+        "one method: --only infix); the default CSV name gets them appended, so results/speed.csv "
+        "keeps the whole table",
+    )
+    parser.add_argument(
         "--threads",
         action="store_true",
         help="instead: one run with every core against one run per half of the cores, for "
@@ -64,8 +71,12 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for split in ("train", "test"):
         if not e2e_path(data_dir, split).is_file():
             raise ConfigError(f"{e2e_path(data_dir, split)} is missing: speed times E2E pairs")
+    only = _only(args.only)
+    if only and args.threads:
+        raise ConfigError("--threads times fine-tuning and prefix steps: drop --only")
     stem = (
         "speed"
+        + ("-" + "-".join(only) if only else "")
         + ("-threads" if args.threads else "")
         + ("-quick" if args.quick else "")
         + ("-bf16" if args.precision == "bf16" else "")
@@ -92,6 +103,24 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     device = resolve_device(args.device)  # a GPU asked for and absent fails here, before loading
     if args.precision == "bf16" and bf16_refusal(device.type):
         raise ConfigError(f"--precision bf16: {bf16_refusal(device.type)}")
-    run_speed(args.model, data_dir, args.device, args.quick, out, args.precision)
+    run_speed(args.model, data_dir, args.device, args.quick, out, args.precision, only)
     print(f"wrote {out}")
     return 0
+
+
+def _only(given: str | None) -> tuple[str, ...]:
+    """The cases `--only` names, checked against the registry (one line when a name is unknown)."""
+    from benchmark.errors import ConfigError
+    from benchmark.methods import METHODS
+
+    if not given:
+        return ()
+    names = tuple(n.strip() for n in given.split(",") if n.strip())
+    known = (*METHODS.names(), "decode")
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ConfigError(
+            f"--only {given!r}: unknown case {', '.join(unknown) or '(none given)'}; "
+            f"known: {', '.join(known)}"
+        )
+    return names

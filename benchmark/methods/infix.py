@@ -86,20 +86,36 @@ class InfixTuned(AdaptedLM):
 
     # --- the [x; infix] part -------------------------------------------------------------------
     def encode_source(
-        self, source: torch.Tensor, source_mask: torch.Tensor
+        self, source: torch.Tensor, source_mask: torch.Tensor, split: bool = True
     ) -> tuple[DynamicCache, torch.Tensor]:
         """Keys/values of [x; infix] for left-padded sources (B, Tx); returns the cache and its
-        attention mask (B, Tx + k)."""
+        attention mask (B, Tx + k).
+
+        `split`: x's keys/values depend on nothing trainable (x comes first, the LM is frozen), so
+        x runs without gradients and only the k infix positions run with them, attending to x's
+        cache; the same keys/values as one pass over [x; infix] (`split=False`, the anchor's way),
+        without the backward through x's positions."""
         batch, k = source.shape[0], self.config.prefix_len
-        embeds = torch.cat(
-            [
-                self.lm.get_input_embeddings()(source),
-                self.inputs.unsqueeze(0).expand(batch, -1, -1),
-            ],
+        infix = self.inputs.unsqueeze(0).expand(batch, -1, -1)
+        mask = torch.cat(
+            [source_mask, torch.ones(batch, k, dtype=source_mask.dtype, device=source.device)],
             dim=1,
         )
-        mask = torch.cat([source_mask, torch.ones(batch, k, dtype=source_mask.dtype)], dim=1)
-        cache = run_into_cache(self.lm, mask, inputs_embeds=embeds)
+        if split:
+            with torch.no_grad():
+                cache = run_into_cache(self.lm, source_mask, input_ids=source)
+            start = source_mask.sum(1, keepdim=True)  # x took positions 0..|x|-1
+            lm_call(
+                self.lm,
+                inputs_embeds=infix,
+                attention_mask=mask,
+                position_ids=start + torch.arange(k, device=source.device),
+                cache=cache,
+                logits_to_keep=1,
+            )
+        else:
+            embeds = torch.cat([self.lm.get_input_embeddings()(source), infix], dim=1)
+            cache = run_into_cache(self.lm, mask, inputs_embeds=embeds)
         term = self.additive_term()
         added = split_flat_prefix(term.unsqueeze(0).expand(batch, *term.shape), self.geometry)
         layers = []
@@ -135,11 +151,12 @@ class InfixTuned(AdaptedLM):
             target_mask[b, : len(y)] = 1
         return rows, source, source_mask, target, target_mask
 
-    def _run_target(self, input_ids, attention_mask, targets_only: bool = False):
+    def _run_target(self, input_ids, attention_mask, targets_only: bool = False, split=True):
         """`targets_only`: logits (K, vocab) at the positions of [sep; y] that predict y and
-        eos (row-major, as `TrainBatch.targets`), else (B, |y| + 1, vocab)."""
+        eos (row-major, as `TrainBatch.targets`), else (B, |y| + 1, vocab). `split`: see
+        `encode_source`."""
         rows, source, source_mask, target, target_mask = self._split(input_ids, attention_mask)
-        cache, mask = self.encode_source(source, source_mask)
+        cache, mask = self.encode_source(source, source_mask, split)
         start = source_mask.sum(1) + self.config.prefix_len  # y's positions start at |x| + k
         full_mask = torch.cat([mask, target_mask], dim=1)
         positions = positions_from_mask(target_mask, start)
@@ -161,8 +178,10 @@ class InfixTuned(AdaptedLM):
         """Only y's logits are computed (the LM head and softmax skip x and the padding)."""
         return self._run_target(batch.ids, batch.mask, targets_only=True)[1]
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        rows, logits, *_ = self._run_target(input_ids, attention_mask)
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, split: bool = True
+    ) -> torch.Tensor:
+        rows, logits, *_ = self._run_target(input_ids, attention_mask, split=split)
         # put y's logits back where y sits in the caller's layout; source slots stay zero (their
         # labels are ignored)
         out = logits.new_zeros(*input_ids.shape, logits.shape[-1])
@@ -199,15 +218,16 @@ class InfixTuned(AdaptedLM):
 
 
 class _FullLogits(nn.Module):
-    """Infix's step as it was before target-only logits: logits at every position of the padded
-    batch, token-level cross-entropy over the labels (PEFT has no infix; this is its anchor)."""
+    """Infix's step as it was before target-only logits and the split source: one pass with
+    gradients over [x; infix], logits at every position of the padded batch, token-level
+    cross-entropy over the labels (PEFT has no infix; this is its anchor)."""
 
     def __init__(self, adapted: InfixTuned) -> None:
         super().__init__()
         self.adapted = adapted
 
     def forward(self, input_ids, attention_mask, labels):
-        logits = self.adapted(input_ids, attention_mask)[:, :-1]
+        logits = self.adapted(input_ids, attention_mask, split=False)[:, :-1]
         loss = nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=IGNORE
         )

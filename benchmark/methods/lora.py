@@ -71,10 +71,18 @@ class LowRank(nn.Module):
         self.B = nn.Parameter(torch.zeros(out_features, rank, **factory))
         nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))
         self.scaling = scaling
-        self.dropout = nn.Dropout(dropout)
+        # p = 0 (the default) is no dropout: no mask drawn, no multiply over the activations
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(x) @ self.A.T @ self.B.T * self.scaling
+
+    def add_to(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """output + forward(x) in one fused multiply-add: (x A^T) B^T * scaling added to the base
+        projection's output (no separate scale and add over (tokens, out))."""
+        low = (self.dropout(x) @ self.A.T).reshape(-1, self.A.shape[0])
+        flat = output.reshape(-1, output.shape[-1])
+        return torch.addmm(flat, low, self.B.T, alpha=self.scaling).view(output.shape)
 
     def delta(self) -> torch.Tensor:
         """B A * scaling laid out as the base weight: (out, in), or (in, out) for a Conv1D."""
@@ -184,7 +192,7 @@ class LoraTuned(AdaptedLM):
 
 def _add_update(factor: LowRank):
     def hook(module, inputs, output):
-        return output + factor(inputs[0])
+        return factor.add_to(output, inputs[0])
 
     return hook
 
