@@ -29,6 +29,17 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "claims",
         help="the paper's claims decided on our runs: reproduced / contradicted / inconclusive",
+        description=(
+            "Decides each of the paper's claims (Tables 2-5, Figures 3-6; defined once in "
+            "benchmark/paper.py) on the finished, converged runs: our effect with a 95% paired "
+            "bootstrap interval over the (subset, seed) units both groups ran, and a verdict "
+            "(reproduced, contradicted, inconclusive with how many more runs would decide it and "
+            "their wall time, or not run with the command that runs it). Writes tables/claims.md "
+            "and .tex and the README's claims block. Reads CSVs only (no torch): seconds."
+        ),
+        epilog="examples:\n  python -m benchmark claims\n"
+        "  python -m benchmark claims --scale quick   # decide on the quick grids only",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--scale",

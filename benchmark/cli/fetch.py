@@ -9,9 +9,20 @@ from pathlib import Path
 
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
-    parser = sub.add_parser("fetch", help="download original dataset files (needs a network)")
+    parser = sub.add_parser(
+        "fetch",
+        help="download original dataset files (needs a network)",
+        description="Downloads a dataset's original public release into DEST/<dataset>/ (the "
+        "layout `--data-dir` expects). Needs a network; every other command runs offline.",
+        epilog="example:\n  python -m benchmark fetch e2e --dest data/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("dataset", help="a dataset with a downloader (e2e, dart)")
-    parser.add_argument("--dest", default=os.environ.get("BENCHMARK_DATA_DIR", "data"))
+    parser.add_argument(
+        "--dest",
+        default=os.environ.get("BENCHMARK_DATA_DIR", "data"),
+        help="the data root (default: $BENCHMARK_DATA_DIR, else data/)",
+    )
     return parser
 
 

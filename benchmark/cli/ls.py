@@ -13,7 +13,14 @@ KINDS = {
 
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
-    parser = sub.add_parser("ls", help="list registered methods, models, datasets or grids")
+    parser = sub.add_parser(
+        "ls",
+        help="list registered methods, models, datasets or grids",
+        description="Lists what the registries hold, one line each with what it is: the names "
+        "`run --method`, `--model`, `--dataset` and `--grid` accept.",
+        epilog="examples:\n  python -m benchmark ls\n  python -m benchmark ls grids",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("what", nargs="?", choices=list(KINDS), help="which kind (default: all)")
     return parser
 

@@ -8,7 +8,16 @@ import argparse
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(
-        "params", help="trainable and stored parameters of every paper method variant on a model"
+        "params",
+        help="trainable and stored parameters of every paper method variant on a model",
+        description=(
+            "Counts, for each method variant of the paper (prefix 0.1%/2%, adapters 3%/0.1%, "
+            "FT-top2, EMB-k, INFIX-k, LoRA, ...), the parameters trained and the parameters "
+            "stored after training (the prefix MLP is dropped), as numbers and as a share of the "
+            "LM's: the budgets behind the paper's '0.1%' labels, on your model."
+        ),
+        epilog="example:\n  python -m benchmark params --model smollm2-135m",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", default="smollm2-135m", help="hub GPT-2s are counted by shape")
     return parser

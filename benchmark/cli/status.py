@@ -13,6 +13,15 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "status",
         help="done / running / failed / pending / stale runs of each grid (safe during a run)",
+        description=(
+            "Counts each grid's runs at a scale as done, running (held by a live runner), "
+            "failed (with the error of the last attempt), pending or stale (a finished row the "
+            "recipe no longer has), and lists the unfinished ones. It only reads: safe while "
+            "runners work on the same folder."
+        ),
+        epilog="examples:\n  python -m benchmark status --scale protocol\n"
+        "  python -m benchmark status --grid lowdata --all",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--grid", help="one grid (default: every grid with a results CSV)")
     parser.add_argument("--scale", choices=ALL_SCALES, default="quick", help="default: quick")

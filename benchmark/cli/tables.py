@@ -21,7 +21,17 @@ def paper_version(text: str) -> str:
 
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(
-        "tables", help="the paper's tables with ours beside them (Markdown + LaTeX, from CSVs)"
+        "tables",
+        help="the paper's tables with ours beside them (Markdown + LaTeX, from CSVs)",
+        description=(
+            "Writes the paper's Tables 2-5 (and the ad-hoc runs) as Markdown and LaTeX, each cell "
+            "ours beside the paper's (from the paper's reference_results.csv), non-converged cells "
+            "marked, and rewrites the README's tables block when it read the project's own "
+            "results/. Reads CSVs only (no torch)."
+        ),
+        epilog="examples:\n  python -m benchmark tables\n"
+        "  python -m benchmark tables --paper-version arXiv2021",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_report_options(parser, "tables")
     return parser

@@ -17,6 +17,9 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         description="The project's reproducibility check: every committed finished run of the "
         "grid (at this scale and model) is run again from scratch in a scratch folder, then its "
         "outputs and metrics are compared with the committed ones. Exit 1 if any differs.",
+        epilog="example:\n  python -m benchmark verify --grid lowdata --scale quick "
+        "--data-dir ../shared/data",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--grid", required=True, help="the grid whose committed runs to rerun")
     parser.add_argument("--scale", choices=ALL_SCALES, default="quick", help="default: quick")
