@@ -63,20 +63,30 @@ class Packed:
     slots: (N,) row * width + position of each packed token, rows in order.
     lengths: (rows,) real tokens per row.
     prefix: per layer (key, value), each (1, n_kv, P, head_dim), shared by every row; or None.
+    row_past: per layer (key, value), each (rows, n_kv, P, head_dim): keys/values each row sees
+        before its own tokens (infix's [x; infix]), with `past_mask` (rows, P) bool marking the
+        real ones; or None. Not together with `prefix`.
     """
 
     slots: torch.Tensor
     lengths: torch.Tensor
     width: int
     prefix: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+    row_past: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+    past_mask: torch.Tensor | None = None
     _masks: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.row_past is not None and (self.prefix is not None or self.past_mask is None):
+            raise ValueError("row_past needs past_mask and excludes a shared prefix")
 
     @property
     def rows(self) -> int:
         return int(self.lengths.shape[0])
 
     def mask(self, past: int) -> torch.Tensor:
-        """(rows, 1, width, past + width) bool: the prefix, then causal within the row's real tokens."""
+        """(rows, 1, width, past + width) bool: the prefix (or the row's own past, where real),
+        then causal within the row's real tokens."""
         if past not in self._masks:
             device = self.lengths.device
             pos = torch.arange(self.width, device=device)
@@ -84,7 +94,10 @@ class Packed:
             real = pos[None, :] < self.lengths[:, None]  # (rows, key)
             own = causal[None] & real[:, None, :]
             # a padded query slot sees the row's real tokens; its output is never gathered back
-            prefix = torch.ones(self.rows, self.width, past, dtype=torch.bool, device=device)
+            if self.past_mask is not None:
+                prefix = self.past_mask.bool()[:, None, :].expand(-1, self.width, -1)
+            else:
+                prefix = torch.ones(self.rows, self.width, past, dtype=torch.bool, device=device)
             self._masks[past] = torch.cat([prefix, own], dim=2).unsqueeze(1)
         return self._masks[past]
 
@@ -132,6 +145,11 @@ def _packed(module, query, key, value, packed: Packed, dropout: float, scaling):
         past = prefix_k.shape[2]
         k = torch.cat([prefix_k.to(k.dtype).expand(packed.rows, -1, -1, -1), k], dim=2)
         v = torch.cat([prefix_v.to(v.dtype).expand(packed.rows, -1, -1, -1), v], dim=2)
+    elif packed.row_past is not None:
+        past_k, past_v = packed.row_past[module.layer_idx]
+        past = past_k.shape[2]
+        k = torch.cat([past_k.to(k.dtype), k], dim=2)
+        v = torch.cat([past_v.to(v.dtype), v], dim=2)
     out = F.scaled_dot_product_attention(
         q,
         k,

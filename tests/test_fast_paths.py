@@ -81,8 +81,9 @@ def test_target_only_packed_losses_and_gradients_equal_the_full_padded_forward(m
     assert torch.allclose(fast_sum, full_sum, rtol=1e-5, atol=1e-4)
     for fast, full in zip(fast_grads, full_grads):
         assert torch.allclose(fast, full, rtol=1e-4, atol=1e-5)
-    if method != "infix":  # infix keeps its own [x; infix] / y split, unpacked
-        assert adapted.can_pack and attention.installed(adapted.lm)
+    if method != "infix":  # infix packs only its [sep; y] parts (its own forward)
+        assert adapted.can_pack
+    assert attention.installed(adapted.lm)
 
 
 def test_the_packed_path_runs_packed(monkeypatch):
@@ -101,6 +102,33 @@ def test_the_packed_path_runs_packed(monkeypatch):
     assert batch.packed_ids.shape == (1, int(batch.mask.sum()))  # no padding in the packed row
 
     # rows that may see each other: the losses change
+    monkeypatch.setattr(
+        attention.Packed, "mask", lambda self, past: torch.ones(self.rows, 1, self.width, past + self.width, dtype=torch.bool)
+    )  # fmt: skip
+    leaky, _ = target_losses(adapted.target_logits(batch), batch)
+    assert not torch.allclose(leaky, packed, atol=1e-3)
+
+
+def test_infix_packs_its_targets_each_row_seeing_only_its_own_source(monkeypatch):
+    """Infix's [sep; y] parts run packed (one sequence of the rows' real y tokens), each attending
+    to its own row's [x; infix]; a past mask that lets a row see the source padding is caught."""
+    adapted, loaded = build("infix", "tiny-llama")
+    adapted.eval()
+    batch = batch_of(loaded)
+    seen = []
+    real = attention._packed
+    monkeypatch.setattr(
+        attention, "_packed", lambda *a, **k: seen.append((a[1].shape, a[4])) or real(*a, **k)
+    )
+    packed, _ = target_losses(adapted.target_logits(batch), batch)
+    assert len(seen) == adapted.lm.config.num_hidden_layers
+    query_shape, packing = seen[0]
+    sep = [int((row == loaded.sep_id).nonzero()[0]) for row in batch.ids]
+    assert query_shape[2] == sum(int(n) - s for n, s in zip(batch.lengths, sep))  # y tokens only
+    assert packing.row_past is not None and not packing.past_mask.all()  # sources are padded
+    padded, _ = target_losses(adapted.target_logits(batch, packed=False), batch)
+    assert torch.allclose(packed, padded, rtol=1e-5, atol=1e-4)
+    # the source padding made visible: the losses change
     monkeypatch.setattr(
         attention.Packed, "mask", lambda self, past: torch.ones(self.rows, 1, self.width, past + self.width, dtype=torch.bool)
     )  # fmt: skip

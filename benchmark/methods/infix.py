@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from transformers import DynamicCache
 
+from benchmark import attention
 from benchmark.layout import IGNORE, TrainBatch
 from benchmark.lm import (
     cache_from_layers,
@@ -140,10 +141,11 @@ class InfixTuned(AdaptedLM):
         width_x = max(len(x) for x, _, _ in rows)
         width_y = max(len(y) for _, y, _ in rows)
         batch = len(rows)
-        source = torch.full((batch, width_x), self.pad_id, dtype=torch.long)
-        source_mask = torch.zeros((batch, width_x), dtype=torch.long)
-        target = torch.full((batch, width_y), self.pad_id, dtype=torch.long)
-        target_mask = torch.zeros((batch, width_y), dtype=torch.long)
+        on = {"dtype": torch.long, "device": input_ids.device}
+        source = torch.full((batch, width_x), self.pad_id, **on)
+        source_mask = torch.zeros((batch, width_x), **on)
+        target = torch.full((batch, width_y), self.pad_id, **on)
+        target_mask = torch.zeros((batch, width_y), **on)
         for b, (x, y, _) in enumerate(rows):
             source[b, width_x - len(x) :] = x
             source_mask[b, width_x - len(x) :] = 1
@@ -175,8 +177,39 @@ class InfixTuned(AdaptedLM):
         return rows, out.logits, cache, full_mask, positions
 
     def target_logits(self, batch: TrainBatch, packed: bool = True) -> torch.Tensor:
-        """Only y's logits are computed (the LM head and softmax skip x and the padding)."""
-        return self._run_target(batch.ids, batch.mask, targets_only=True)[1]
+        """Only y's logits are computed (the LM head and softmax skip x and the padding).
+
+        `packed` (where the LM takes the suite's attention): the [sep; y] parts of the rows run
+        back to back as one sequence, each row attending to its own [x; infix] keys/values
+        (`attention.Packed.row_past`), so y's linear layers see no padding."""
+        if self.packs is None:
+            self.packs = attention.install(self.lm)
+        if not (packed and self.packs):
+            return self._run_target(batch.ids, batch.mask, targets_only=True)[1]
+        rows, source, source_mask, _, _ = self._split(batch.ids, batch.mask)
+        cache, mask = self.encode_source(source, source_mask)
+        device = batch.ids.device
+        lengths = torch.tensor([len(y) for _, y, _ in rows], device=device)
+        width = int(lengths.max())
+        offsets = torch.cat([torch.arange(len(y), device=device) for _, y, _ in rows])
+        row_of = torch.repeat_interleave(torch.arange(len(rows), device=device), lengths)
+        starts = source_mask.sum(1) + self.config.prefix_len  # y's positions start at |x| + k
+        predicts = offsets < (lengths - 1)[row_of]  # every y token but the row's last (eos)
+        packing = attention.Packed(
+            row_of * width + offsets,
+            lengths,
+            width,
+            row_past=[(layer.keys, layer.values) for layer in cache.layers],
+            past_mask=mask.bool(),
+        )
+        out = self.lm(
+            input_ids=torch.cat([y for _, y, _ in rows]).unsqueeze(0),
+            position_ids=(starts[row_of] + offsets).unsqueeze(0),
+            use_cache=False,
+            logits_to_keep=predicts.unsqueeze(0),
+            **{attention.PACKED: packing},
+        )
+        return out.logits
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, split: bool = True
