@@ -181,6 +181,12 @@ def test_overlapping_groups_are_inconclusive_and_say_what_would_decide(tmp_path)
     # each unit is one fine-tune and one prefix run of 120 s here
     assert f"~{more} more (train_size, subset, seed) unit(s) ({2 * more} runs)" in decision.why
     assert f"assuming {GPU_SPEEDUP:g}× this CPU" in decision.why
+    # the paper's +2.9 is above this interval: said, since the sign is open but its size is not
+    assert high < 2.9 and "the paper's +2.90 lies above the interval" in decision.why
+    wide = [12.0, -9.0, 10.0, -8.0, 9.0, -6.0, 11.0, -7.0, 8.0, -5.0, 4.0, -1.0]  # +2.9 inside
+    spread = _decide("fig3-lowdata-e2e", tmp_path / "wide", _lowdata(dict(zip(UNITS, wide))))
+    assert spread.verdict == "inconclusive" and spread.interval[0] < 2.9 < spread.interval[1]
+    assert "paper's" not in spread.why
     assert units_needed(CLAIMS["fig3-lowdata-e2e"], 1.0, 4.0) == 16  # ceil(1.96² · 4 / 1²)
     assert units_needed(CLAIMS["fig3-lowdata-e2e"], 0.0, 4.0) is None  # on the boundary
 

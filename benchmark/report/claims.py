@@ -331,7 +331,21 @@ def decide(
                 f"~{more} more {_unit_name(claim)} unit(s) ({runs_more} runs) at the observed "
                 f"spread" + _cost(runs_more, decision.seconds)
             )
+        decision.why += _against_paper(claim, version, low, high)
     return decision
+
+
+def _against_paper(claim: Claim, version: str, low: float, high: float) -> str:
+    """Where an undecided interval excludes the paper's stated effect, say so: the direction is
+    open, but an effect the paper's size is not what this model shows."""
+    paper, _ = paper_effect(claim, version)
+    if paper is None or claim.direction == "comparable" or low <= paper <= high:
+        return ""
+    where = "above" if paper > high else "below"
+    return (
+        f"; the paper's {paper:+.2f} lies {where} the interval [{low:+.2f}, {high:+.2f}]: an "
+        f"effect of the paper's size is ruled out on these runs"
+    )
 
 
 def decide_all(
