@@ -86,25 +86,36 @@ def test_target_only_packed_losses_and_gradients_equal_the_full_padded_forward(m
     assert attention.installed(adapted.lm)
 
 
+def _spy_packed(monkeypatch) -> list:
+    """(query shape, Packed) of every packed attention call from now on."""
+    seen = []
+    real = attention._packed
+    monkeypatch.setattr(
+        attention, "_packed", lambda *a, **k: seen.append((a[1].shape, a[4])) or real(*a, **k)
+    )
+    return seen
+
+
+def _leak_every_mask(monkeypatch) -> None:
+    """Every packed mask lets every query see every key (other rows' and the padding)."""
+    monkeypatch.setattr(
+        attention.Packed, "mask", lambda self, past: torch.ones(self.rows, 1, self.width, past + self.width, dtype=torch.bool)
+    )  # fmt: skip
+
+
 def test_the_packed_path_runs_packed(monkeypatch):
     """The packed attention is what runs (so the equality above is not padded vs padded), and a
     wrong per-row mask is caught by that equality."""
     adapted, loaded = build("prefix", "tiny-llama")
     adapted.eval()
     batch = batch_of(loaded)
-    calls = []
-    real = attention._packed
-    monkeypatch.setattr(
-        attention, "_packed", lambda *a, **k: calls.append(a[4].rows) or real(*a, **k)
-    )
+    seen = _spy_packed(monkeypatch)
     packed, _ = target_losses(adapted.target_logits(batch), batch)
-    assert calls == [len(PAIRS)] * adapted.lm.config.num_hidden_layers
+    assert [p.rows for _, p in seen] == [len(PAIRS)] * adapted.lm.config.num_hidden_layers
     assert batch.packed_ids.shape == (1, int(batch.mask.sum()))  # no padding in the packed row
 
     # rows that may see each other: the losses change
-    monkeypatch.setattr(
-        attention.Packed, "mask", lambda self, past: torch.ones(self.rows, 1, self.width, past + self.width, dtype=torch.bool)
-    )  # fmt: skip
+    _leak_every_mask(monkeypatch)
     leaky, _ = target_losses(adapted.target_logits(batch), batch)
     assert not torch.allclose(leaky, packed, atol=1e-3)
 
@@ -115,11 +126,7 @@ def test_infix_packs_its_targets_each_row_seeing_only_its_own_source(monkeypatch
     adapted, loaded = build("infix", "tiny-llama")
     adapted.eval()
     batch = batch_of(loaded)
-    seen = []
-    real = attention._packed
-    monkeypatch.setattr(
-        attention, "_packed", lambda *a, **k: seen.append((a[1].shape, a[4])) or real(*a, **k)
-    )
+    seen = _spy_packed(monkeypatch)
     packed, _ = target_losses(adapted.target_logits(batch), batch)
     assert len(seen) == adapted.lm.config.num_hidden_layers
     query_shape, packing = seen[0]
@@ -129,9 +136,7 @@ def test_infix_packs_its_targets_each_row_seeing_only_its_own_source(monkeypatch
     padded, _ = target_losses(adapted.target_logits(batch, packed=False), batch)
     assert torch.allclose(packed, padded, rtol=1e-5, atol=1e-4)
     # the source padding made visible: the losses change
-    monkeypatch.setattr(
-        attention.Packed, "mask", lambda self, past: torch.ones(self.rows, 1, self.width, past + self.width, dtype=torch.bool)
-    )  # fmt: skip
+    _leak_every_mask(monkeypatch)
     leaky, _ = target_losses(adapted.target_logits(batch), batch)
     assert not torch.allclose(leaky, packed, atol=1e-3)
 

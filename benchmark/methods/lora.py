@@ -74,12 +74,9 @@ class LowRank(nn.Module):
         # p = 0 (the default) is no dropout: no mask drawn, no multiply over the activations
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(x) @ self.A.T @ self.B.T * self.scaling
-
     def add_to(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """output + forward(x) in one fused multiply-add: (x A^T) B^T * scaling added to the base
-        projection's output (no separate scale and add over (tokens, out))."""
+        """output + dropout(x) A^T B^T * scaling in one fused multiply-add: the low-rank update
+        added to the base projection's output (no separate scale and add over (tokens, out))."""
         low = (self.dropout(x) @ self.A.T).reshape(-1, self.A.shape[0])
         flat = output.reshape(-1, output.shape[-1])
         return torch.addmm(flat, low, self.B.T, alpha=self.scaling).view(output.shape)
