@@ -164,6 +164,13 @@ def test_a_recipe_another_grid_finished_is_reused_not_trained_again(e2e_dir, tmp
     assert f"reuses lowdata:{grid['prefix']['run_id']}" in said and "recorded from it" in said
     assert main([*adhoc, "--dry-run", "--no-reuse"]) == 0
     assert "reuses" not in capsys.readouterr().out
+    # a runner records the runs it can reuse before it trains any (seed 1 has no donor)
+    from benchmark.experiments.recipes import adhoc_runs
+    from benchmark.run.grid import select
+
+    specs = adhoc_runs("smoke", ["prefix"], ["e2e"], [50], [1, 0], [0], None)
+    assert [s.seed for s in select(specs, results)] == [0, 1]
+    assert [s.seed for s in select(specs, results, reuse=False)] == [1, 0]
     assert main(adhoc) == 0
     assert "not trained again" in capsys.readouterr().out
     (row,) = rows(results / "adhoc.csv")

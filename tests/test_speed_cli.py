@@ -128,6 +128,10 @@ def test_protocol_scale_is_the_papers_units_on_the_low_data_grids_only(capsys, t
     init = GRIDS.get("init").specs("protocol")
     labels = {paper.init_label(None), paper.init_label("table-to-text:")}
     assert {s.variant for s in init} == labels and len(init) == 20
+    # the random runs come first, so a runner beside the low-data grid's reuses its prefix runs
+    assert [s.variant for s in init] == [paper.init_label(None)] * 10 + [
+        paper.init_label("table-to-text:")
+    ] * 10
 
     assert main(["run", "--grid", "table2", "--scale", "protocol", "--dry-run",
                  "--results-dir", str(tmp_path)]) == 2  # fmt: skip

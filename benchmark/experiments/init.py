@@ -35,9 +35,13 @@ def runs(scale: str, model: str | None = None) -> list[RunSpec]:
             options=options,
             variant=paper.init_label(word),
         )
-        for seed in range(recipe.seeds)
-        for subset in range(recipe.subsets)
+        # the random runs first: a real-word run at 100 pairs is the low-data grid's prefix run
+        # (recorded from it, `run/reuse.py`), so a runner started beside the low-data grid's
+        # trains its own runs before it reaches the ones it may reuse; units in the low-data
+        # grid's order, so two runners stopped early leave the same units done
         for word, options in inits
+        for subset in range(recipe.subsets)
+        for seed in range(recipe.seeds)
     ]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from benchmark.progress import duration, run_log
 from benchmark.run.claims import claim, holder
 from benchmark.run.estimate import plan
-from benchmark.run.reuse import reused_row, same_recipe
+from benchmark.run.reuse import donor_finder, reused_row, same_recipe
 from benchmark.run.store import (
     is_done,
     outputs_dir,
@@ -133,9 +133,12 @@ def select(
             f"{grid} --scale {specs[0].scale}` reruns them in a scratch folder and compares"
         )
     stale = stale_rows(rows, specs) if complete_grid else []
+    find = donor_finder(results_dir, grid) if reuse else lambda spec: None
+    donors = {id(s): d for s in todo if (d := find(s)) is not None}
+    # the runs recorded from another grid's first (seconds each), then the ones to train: a
+    # runner started beside another grid's takes what that one finished before it trains
+    todo.sort(key=lambda s: id(s) not in donors)
     if dry_run:
-        donors = {id(s): same_recipe(results_dir, s) for s in todo} if reuse else {}
-        donors = {k: v for k, v in donors.items() if v is not None}
         timing = plan([s for s in todo if id(s) not in donors], results_dir)
         for s in specs:
             donor = donors.get(id(s))

@@ -16,6 +16,7 @@ in a scratch folder, where nothing can be reused).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +30,33 @@ SAME_CELLS = ("model", "scale", "dataset", "method", "train_size", "subset", "se
 
 def same_recipe(results_dir: Path, spec: RunSpec) -> dict[str, str] | None:
     """The newest finished row of another grid in `results_dir` that ran `spec`'s recipe."""
+    return donor_finder(results_dir, spec.grid)(spec)
+
+
+def donor_finder(results_dir: Path, grid: str) -> Callable[[RunSpec], dict[str, str] | None]:
+    """`same_recipe` for many specs of `grid`: the other grids' CSVs are read once, when this is
+    called (a run that finishes later is not seen; `run_one` looks again before it trains)."""
+    rows = [
+        row
+        for path in sorted(results_dir.glob("*.csv"))
+        if path.stem != grid and is_results_csv(path)  # not this grid, nor the speed tables
+        for row in reversed(read_rows(path))
+    ]
+    return lambda spec: _first_donor(results_dir, rows, spec)
+
+
+def _first_donor(
+    results_dir: Path, rows: list[dict[str, str]], spec: RunSpec
+) -> dict[str, str] | None:
     wanted = spec.recipe_hash
-    for path in sorted(results_dir.glob("*.csv")):
-        if path.stem == spec.grid or not is_results_csv(path):
-            continue  # this grid's own rows, or the speed command's tables
-        for row in reversed(read_rows(path)):
-            if row.get("status") != "ok" or row.get("reused_from"):
-                continue  # only runs trained in their own right donate
-            if any(row.get(c, "") != str(getattr(spec, c)) for c in SAME_CELLS):
-                continue
-            donor = _spec_of(results_dir, row)
-            if donor is not None and donor.recipe_hash == wanted:
-                return row
+    for row in rows:
+        if row.get("status") != "ok" or row.get("reused_from"):
+            continue  # only runs trained in their own right donate
+        if any(row.get(c, "") != str(getattr(spec, c)) for c in SAME_CELLS):
+            continue
+        donor = _spec_of(results_dir, row)
+        if donor is not None and donor.recipe_hash == wanted:
+            return row
     return None
 
 
