@@ -148,6 +148,43 @@ def test_method_options_reach_the_runs_and_unknown_ones_are_refused(capsys, tmp_
     assert "apply to none of the methods" in capsys.readouterr().err
 
 
+def test_the_eta_is_paced_by_trained_runs_not_by_reused_ones(monkeypatch, tmp_path, capsys):
+    """A run recorded from another grid's takes seconds; the ETA of the runs left to train is the
+    trained runs' pace, never the recorded ones' (a runner beside another grid said `ETA 3s`)."""
+    from benchmark.experiments.recipes import adhoc_runs
+    from benchmark.run import grid
+
+    clock = [0.0]
+    monkeypatch.setattr(grid.time, "perf_counter", lambda: clock[0])
+
+    def fake_run_one(spec, *args):
+        clock[0] += 1.0 if spec.seed == 0 else 100.0
+        return {"status": "ok", "reused_from": "lowdata:x@y" if spec.seed == 0 else ""}
+
+    monkeypatch.setattr(grid, "run_one", fake_run_one)
+    monkeypatch.setattr(grid, "print_result", lambda spec, row: None)
+    specs = adhoc_runs("smoke", ["prefix"], ["e2e"], [50], [0, 1, 2, 3], [0], None)
+    outcome = grid._run_list(specs, tmp_path, tmp_path, False)
+    assert outcome.finished == 4 and outcome.trained == 3
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert "ETA" not in lines[0] and "ETA" not in lines[1]  # nothing trained yet: no pace
+    assert lines[2].endswith("ETA 3m20s") and lines[3].endswith("ETA 1m40s")
+
+    # the same for worker processes' reports (local executor with --workers N)
+    from benchmark.run import executors
+
+    monkeypatch.setattr(executors.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(executors, "print_result", lambda spec, row: None)
+    clock[0] = 0.0
+    report = executors.RunReport(specs)
+    clock[0] = 1.0
+    report.finished(specs[0], {"status": "ok", "reused_from": "lowdata:x@y"})
+    clock[0] = 101.0
+    report.finished(specs[1], {"status": "ok", "reused_from": ""})
+    said = capsys.readouterr().out.splitlines()
+    assert "ETA" not in said[0] and said[1].endswith("ETA 3m22s")  # 101 s a trained run, 2 left
+
+
 def test_a_recipe_another_grid_finished_is_reused_not_trained_again(e2e_dir, tmp_path, capsys):
     """An ad-hoc run with the low-data grid's recipe is recorded from the grid's run (its numbers
     and outputs, `reused_from` naming it); `--no-reuse` trains it; a different recipe never

@@ -105,6 +105,7 @@ class RunReport:
     todo: list[RunSpec]
     started: float = field(default_factory=time.perf_counter)
     outcome: dict[tuple, str] = field(default_factory=dict)  # run key -> ok|failed|skipped|...
+    trained: int = 0  # reported runs that trained (not recorded from another grid's run)
 
     def report(
         self, spec: RunSpec, outcome: str, detail: str = "", row: dict | None = None
@@ -113,10 +114,13 @@ class RunReport:
         self.outcome[_key(spec)] = outcome
         if not first and outcome != "ok":
             return  # a second attempt that raised again, or a worker skipping a finished run
+        if row is not None and not row.get("reused_from"):
+            self.trained += 1
         done = len(self.outcome)
         elapsed = time.perf_counter() - self.started
         left = len(self.todo) - done
-        eta = f", ETA {duration(elapsed / done * left)}" if left else ""
+        # paced by the trained runs only: one recorded from another grid's takes seconds
+        eta = f", ETA {duration(elapsed / self.trained * left)}" if left and self.trained else ""
         line = f"[{done}/{len(self.todo)}] {spec.run_id} {outcome}"
         print(
             f"{line}{f' ({detail})' if detail else ''}  elapsed {duration(elapsed)}{eta}",

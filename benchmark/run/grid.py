@@ -35,6 +35,8 @@ class Outcome:
     finished: int = 0
     failed: int = 0
     elsewhere: list[RunSpec] = field(default_factory=list)  # claimed by another live runner
+    trained: int = 0  # of finished + failed: the runs that trained (not recorded from a donor)
+    trained_seconds: float = 0.0  # the time they took: the ETA's pace
 
 
 def last_failure(rows: list[dict[str, str]], spec: RunSpec) -> dict[str, str] | None:
@@ -197,11 +199,9 @@ def run_specs(
     if dry_run:
         return 0
     started = time.perf_counter()
-    outcome = _run_list(todo, data_dir, results_dir, progress, started, how)
+    outcome = _run_list(todo, data_dir, results_dir, progress, how)
     if outcome.elsewhere:  # a second pass: a runner that held one of them may have died
-        again = _run_list(
-            outcome.elsewhere, data_dir, results_dir, progress, started, how, quiet=True
-        )
+        again = _run_list(outcome.elsewhere, data_dir, results_dir, progress, how, quiet=True)
         outcome.finished += again.finished
         outcome.failed += again.failed
         outcome.elsewhere = again.elsewhere
@@ -218,18 +218,21 @@ def _run_list(
     data_dir: Path,
     results_dir: Path,
     progress: bool,
-    started: float,
     how: Execution = DEFAULT_EXECUTION,
     quiet: bool = False,
 ) -> Outcome:
     outcome = Outcome()
     for i, spec in enumerate(todo, 1):
-        elapsed = time.perf_counter() - started
-        done = outcome.finished + outcome.failed
-        eta = f", ETA {duration(elapsed / done * (len(todo) - i + 1))}" if done else ""
+        # paced by the trained runs only: a run recorded from another grid's takes seconds
+        pace = outcome.trained_seconds / outcome.trained if outcome.trained else None
+        eta = f", ETA {duration(pace * (len(todo) - i + 1))}" if pace else ""
         if not quiet:
             print(f"[{i}/{len(todo)}] {spec.scale} {spec.model} {spec.run_id}{eta}", flush=True)
+        began = time.perf_counter()
         row = run_one(spec, data_dir, results_dir, progress, how)
+        if row is not None and not row.get("reused_from"):
+            outcome.trained += 1
+            outcome.trained_seconds += time.perf_counter() - began
         if row is None:
             if not is_done(read_rows(results_path(results_dir, spec.grid)), spec):
                 outcome.elsewhere.append(spec)
