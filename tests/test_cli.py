@@ -175,8 +175,7 @@ def test_the_eta_is_paced_by_trained_runs_not_by_reused_ones(monkeypatch, tmp_pa
 
     monkeypatch.setattr(executors.time, "perf_counter", lambda: clock[0])
     monkeypatch.setattr(executors, "print_result", lambda spec, row: None)
-    clock[0] = 0.0
-    report = executors.RunReport(specs)
+    report = executors.RunReport(specs, started=0.0)  # its default clock was bound at import
     clock[0] = 1.0
     report.finished(specs[0], {"status": "ok", "reused_from": "lowdata:x@y"})
     clock[0] = 101.0

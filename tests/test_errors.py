@@ -73,6 +73,7 @@ CASES = [
     (["run", "--grid", "lowdata", "--partition", "gpu"], None, "only to --executor slurm"),
     (["run", "--grid", "lowdata", "--no-wait"], None, "--no-wait applies to"),
     (["run", "--grid", "lowdata", "--workers", "0"], None, "--workers must be >= 1"),
+    (["run", "--grid", "lowdata", "--cpus-per-run", "0"], None, "--cpus-per-run must be >= 1"),
     (["run", "--grid", "lowdata", "--model", "gpt2-medum"], None, "did you mean: gpt2-medium"),
     (
         [*SMOKE, "--dry-run"],

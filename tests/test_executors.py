@@ -173,6 +173,8 @@ def task_states(array: str) -> dict[str, str]:
     "options",
     [
         pytest.param(("--workers", "2"), id="local-2-workers"),
+        pytest.param(("--cpus-per-run", "1"), id="local-1-thread"),
+        pytest.param(("--workers", "2", "--cpus-per-run", "1"), id="local-2-workers-1-thread"),
         pytest.param(("--executor", "submitit-local", "--workers", "2"), id="submitit-local"),
         pytest.param(("--executor", "slurm", "--cpus-per-run", "1"), id="slurm", marks=SLURM),
     ],
@@ -185,6 +187,8 @@ def test_every_executor_writes_the_rows_of_the_plain_runner(
     output = run(command(tmp_path, *options), env)
     assert table(tmp_path) == reference
     assert "[2/2]" in output and "finished 2 run(s), 0 failed" in output, output
+    if "--cpus-per-run" in options and "slurm" not in options:  # threads per run, here too
+        assert "1 thread(s)" in output, output
     if "--executor" in options:  # each run's task left its logs in the submitit folder
         logs = sorted((tmp_path / ".submitit" / "adhoc").glob("*_log.err"))
         assert len(logs) == 2, logs

@@ -126,7 +126,13 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     )
     where.add_argument("--partition", help="slurm: partition (default: the cluster's)")
     where.add_argument("--gpus-per-run", type=int, default=0, help="slurm: GPUs per task (0)")
-    where.add_argument("--cpus-per-run", type=int, help="slurm: CPUs per task (default 2)")
+    where.add_argument(
+        "--cpus-per-run",
+        type=int,
+        help="CPU threads per run: slurm's CPUs per task (default 2); on this machine torch's "
+        "threads per run (default its cores / --workers), e.g. two runners of different grids "
+        "side by side with `--cpus-per-run 1` each",
+    )
     where.add_argument(
         "--time",
         type=int,
@@ -199,11 +205,12 @@ def check_executor_options(args: argparse.Namespace) -> None:
     slurm_only = {
         "--partition": args.partition is not None,
         "--gpus-per-run": args.gpus_per_run != 0,
-        "--cpus-per-run": args.cpus_per_run is not None,
         "--time": args.time != 120,
         "--max-parallel": args.max_parallel is not None,
         "--slurm-setup": bool(args.slurm_setup),
     }
+    if args.cpus_per_run is not None and args.cpus_per_run < 1:
+        raise ConfigError("--cpus-per-run must be >= 1")
     given = [flag for flag, set_ in slurm_only.items() if set_]
     if given and args.executor != "slurm":
         verb = "applies" if len(given) == 1 else "apply"
@@ -307,6 +314,11 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         how=how,
     )
     if args.executor == "local" and args.workers == 1:
+        if args.cpus_per_run:
+            from benchmark.run.executors import set_threads
+
+            set_threads(args.cpus_per_run)
+            print(f"local: one run at a time, {args.cpus_per_run} thread(s)", flush=True)
         failed = run_specs(
             specs,
             data_dir,

@@ -178,7 +178,8 @@ def _threads(workers: int, cpus_per_run: int | None) -> int:
     return max(1, cores // workers)
 
 
-def _set_threads(threads: int | None) -> None:
+def set_threads(threads: int | None) -> None:
+    """torch's intra-op threads for the runs of this process (None: torch's default)."""
     if threads:
         import torch
 
@@ -267,7 +268,7 @@ def _worker(
     that raised is not retried by every worker."""
     _die_with_parent()
     _log_like_the_cli(log_level, f"[worker {index}] ")
-    _set_threads(threads)
+    set_threads(threads)
     results = Path(results_dir)
     specs = [spec_from_dict(d) for d in spec_dicts]
     path = results_path(results, specs[0].grid)
@@ -362,7 +363,7 @@ class RunTask:
 
     def __call__(self, spec_dict: dict, data_dir: str, results_dir: str) -> dict[str, Any]:
         _log_like_the_cli(logging.WARNING)
-        _set_threads(self.threads)
+        set_threads(self.threads)
         spec = spec_from_dict(spec_dict)
         results = Path(results_dir)
         print(f"run {spec.run_id} ({spec.config_hash}) in {results}", flush=True)
