@@ -18,6 +18,7 @@ from benchmark.report.claims import (
     README_BEGIN,
     README_END,
     decide,
+    decide_all,
     finished_runs,
     units_needed,
     verdict,
@@ -290,6 +291,29 @@ def test_grids_not_run_and_other_scales_say_not_run(tmp_path):
     decision = _decide("fig5-real-words-vs-random", tmp_path, only_random)
     assert decision.verdict == "not run"
     assert "no run of real words in init.csv: `python -m benchmark run --grid init" in decision.why
+
+
+def test_each_claim_takes_the_first_scale_where_both_of_its_groups_ran(tmp_path):
+    """`protocol` ran random and "table-to-text:" only: Figure 5's real-words claim is decided
+    there, its task-words claim (against other words) at `quick`, not "not run"."""
+    from benchmark.paper import init_label
+
+    rows = [
+        _run(method="prefix", variant=init_label(word), scale=scale, subset=subset, seed=seed,
+             run_id=f"e2e/{init_label(word)}/n=100/subset={subset}/seed={seed}", bleu=bleu + seed)
+        for scale, words in (("protocol", (None, "table-to-text:")),
+                             ("quick", ("table-to-text:", "elephant")))
+        for word, bleu in zip(words, (50.0, 60.0))
+        for subset in range(3)
+        for seed in range(2)
+    ]  # fmt: skip
+    _write(tmp_path / "init.csv", rows)
+    ((model, decisions),) = decide_all(tmp_path, "protocol,quick")
+    by_id = {d.claim.id: d for d in decisions}
+    assert model == "m"
+    real, task = by_id["fig5-real-words-vs-random"], by_id["fig5-task-words"]
+    assert (real.scale, real.units[0], real.verdict) == ("protocol", 6, "reproduced")
+    assert (task.scale, task.units[0], task.verdict) == ("quick", 6, "contradicted")
 
 
 # ---- the command, and reports that never overwrite what they did not read -----------------------
