@@ -446,3 +446,24 @@ def test_y_axis_spans_the_papers_range(tmp_path: Path) -> None:
         bottom, top = ax.get_ylim()
         assert bottom < low and top > max(high, 57.0)  # the paper's range and all our points
     assert "spanning the paper's axis range (BLEU 50–60, ROUGE-L 60–66)" in _footnote(figure)
+
+
+def test_the_footnotes_gap_is_paired_over_the_units_both_methods_ran() -> None:
+    """While a grid fills in, fine-tune may have a unit prefix has not: the footnote's gap pairs
+    (x, subset, seed) units as the claims scorecard does, never the two means of unequal sets."""
+    import pandas as pd
+
+    from benchmark.report.plot import _mean_gap
+
+    runs = pd.DataFrame(
+        [
+            ("finetune", 50, 0, 0, 60.0),
+            ("prefix", 50, 0, 0, 62.0),
+            ("finetune", 50, 1, 0, 50.0),  # a weak unit prefix has not run yet
+            ("finetune", 100, 0, 0, 64.0),
+            ("prefix", 100, 0, 0, 65.0),
+        ],
+        columns=["method", "x", "subset", "seed", "bleu"],
+    )
+    assert _mean_gap(runs, "bleu") == (1.5, 2)  # unpaired means would say +3.0 at 50 pairs
+    assert _mean_gap(runs[runs["method"] == "prefix"], "bleu") is None

@@ -523,8 +523,8 @@ def _state_handles(states: set[bool | None]) -> list[Line2D]:
 def _footnote_text(spec: FigureSpec, runs: pd.DataFrame, counts: set[int]) -> str:
     ours = ""
     if spec.gap_metric and (gap := _mean_gap(runs, spec.gap_metric)) is not None:
-        name = METRICS[spec.gap_metric][0]
-        ours = f"; these runs: prefix − fine-tune = {gap:+.1f} {name} on average"
+        name, (mean, units) = METRICS[spec.gap_metric][0], gap
+        ours = f"; these runs: prefix − fine-tune = {mean:+.1f} {name}, paired over {units} units"
     if max(counts, default=1) > 1:
         few = "; with 2-3 runs it is close to their range" if min(counts) <= 3 else ""
         points = (
@@ -550,13 +550,17 @@ def _footnote_text(spec: FigureSpec, runs: pd.DataFrame, counts: set[int]) -> st
     return "\n".join(textwrap.fill(line, width) for line in lines)
 
 
-def _mean_gap(runs: pd.DataFrame, metric: str) -> float | None:
-    """Mean over x of (prefix mean - fine-tune mean); None unless both ran at some x."""
-    means = runs.dropna(subset=[metric]).groupby(["method", "x"])[metric].mean()
+def _mean_gap(runs: pd.DataFrame, metric: str) -> tuple[float, int] | None:
+    """Prefix minus fine-tune, paired as the claims scorecard pairs them: the mean difference
+    over the (x, subset, seed) units both methods ran, and their count; None when they share
+    none. While a grid fills in, the two methods' means at an x come from different units, so
+    their difference is not the paired one."""
+    unit = [c for c in ("x", "subset", "seed") if c in runs.columns]
+    means = runs.dropna(subset=[metric]).groupby(["method", *unit])[metric].mean()
     if not {"prefix", "finetune"} <= set(means.index.get_level_values("method")):
         return None
     difference = (means["prefix"] - means["finetune"]).dropna()
-    return None if difference.empty else float(difference.mean())
+    return None if difference.empty else (float(difference.mean()), len(difference))
 
 
 def _paper_footnote() -> str:
