@@ -293,6 +293,29 @@ def test_grids_not_run_and_other_scales_say_not_run(tmp_path):
     assert "no run of real words in init.csv: `python -m benchmark run --grid init" in decision.why
 
 
+def test_a_claim_not_run_names_the_cheapest_scale_whose_grid_runs_it(tmp_path):
+    """The quick low-data and prefix-length grids are E2E only: their XSUM claims tell the reader
+    to run `--scale paper`, the rest `--scale quick`; each named scale builds both groups."""
+    from benchmark.cli.claims import run_scales
+    from benchmark.experiments import GRIDS
+
+    scales = run_scales()
+    assert set(scales) == {c.id for c in CLAIM_LIST}
+    assert scales["fig3-lowdata-xsum"] == scales["fig4-length-rises-xsum"] == "paper"
+    assert scales["fig3-lowdata-e2e"] == scales["table3-xsum"] == "quick"
+    for claim in CLAIM_LIST:
+        datasets = {m.dataset for m in claim.measures}
+        specs = GRIDS.get(claim.grid).build(scales[claim.id])
+        labels = {s.label for s in specs if s.dataset in datasets}
+        assert labels & set(claim.a.variants) and labels & set(claim.b.variants), claim.id
+    decision = decide_all(tmp_path, "protocol,quick", run_at=scales)[0][1]
+    why = {d.claim.id: d.why for d in decision}
+    assert why["fig3-lowdata-xsum"].endswith(
+        "`python -m benchmark run --grid lowdata --scale paper`"
+    )
+    assert why["table3-xsum"].endswith("`python -m benchmark run --grid table3 --scale quick`")
+
+
 def test_each_claim_takes_the_first_scale_where_both_of_its_groups_ran(tmp_path):
     """`protocol` ran random and "table-to-text:" only: Figure 5's real-words claim is decided
     there, its task-words claim (against other words) at `quick`, not "not run"."""
@@ -419,4 +442,6 @@ def test_claims_on_the_committed_results_import_no_torch(tmp_path):
         [sys.executable, "-c", LIGHT, *argv], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
     assert "HEAVY []" in out, out
-    assert (tmp_path / "claims.md").read_text().count("| table2-") == 4
+    written = (tmp_path / "claims.md").read_text()
+    assert written.count("| table2-") == 4
+    assert "`python -m benchmark run --grid lowdata --scale paper`" in written  # XSUM panel

@@ -22,6 +22,27 @@ def _scales(text: str) -> str:
     return text
 
 
+def run_scales(model: str | None = None) -> dict[str, str]:
+    """Per claim id, the cheapest scale whose grid builds runs of both of the claim's groups on
+    one of its datasets: the scale a "not run" row tells the reader to run (Figure 3's XSUM
+    panel is at `paper` only; the quick low-data grid is E2E)."""
+    from benchmark.experiments import GRIDS
+    from benchmark.experiments.recipes import ALL_SCALES
+    from benchmark.paper import CLAIM_LIST
+
+    by_cost = [s for s in ("quick", "protocol", "paper") if s in ALL_SCALES]
+    found = {}
+    for claim in CLAIM_LIST:
+        grid = GRIDS.get(claim.grid)
+        datasets = {m.dataset for m in claim.measures}
+        for scale in (s for s in by_cost if s in grid.scales):
+            labels = {spec.label for spec in grid.build(scale, model) if spec.dataset in datasets}
+            if labels & set(claim.a.variants) and labels & set(claim.b.variants):
+                found[claim.id] = scale
+                break
+    return found
+
+
 def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
     from benchmark.cli.tables import add_report_options
     from benchmark.experiments.recipes import ALL_SCALES
@@ -61,7 +82,7 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     where = outputs(args.results_dir, args.out, "tables", args.readme)
     written, decided = write_claims(
-        where.results, where.out, args.scale, args.model, args.paper_version
+        where.results, where.out, args.scale, args.model, args.paper_version, run_scales(args.model)
     )
     for path in written:
         print(f"wrote {path}")

@@ -27,7 +27,7 @@ time from the mean train + decode seconds of the claim's runs here, and on one G
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,8 +242,11 @@ def decide(
     results_dir: Path,
     version: str = DEFAULT_PAPER_VERSION,
     scale: str = "quick",
+    run_at: Mapping[str, str] | None = None,
 ) -> Decision:
-    """Decide one claim on the finished runs of its grid (one model, one `scale`)."""
+    """Decide one claim on the finished runs of its grid (one model, one `scale`). `run_at`: per
+    claim id, the scale whose grid runs both groups (the command a "not run" row gives); the last
+    of `scale` where it names none."""
     decision = Decision(claim, "not run", paper_text(claim, version))
     if not runs.empty:
         decision.scale = ", ".join(sorted(set(runs["scale"].str.strip())))
@@ -253,7 +256,8 @@ def decide(
         missing = [g.label for g, s in zip((claim.a, claim.b), "ab") if sides[s].empty]
         decision.why = (
             f"no run of {' and '.join(missing)} in {claim.grid}.csv: "
-            f"`python -m benchmark run --grid {claim.grid} --scale {scale_order(scale)[-1]}`"
+            f"`python -m benchmark run --grid {claim.grid} --scale "
+            f"{(run_at or {}).get(claim.id, scale_order(scale)[-1])}`"
         )
         return decision
     rows = add_convergence(rows, results_dir)
@@ -353,8 +357,10 @@ def decide_all(
     scale: str = "quick",
     model: str | None = None,
     version: str = DEFAULT_PAPER_VERSION,
+    run_at: Mapping[str, str] | None = None,
 ) -> list[tuple[str, list[Decision]]]:
-    """Every claim, per model: `model`, or each model with runs at `scale` ("" when none has)."""
+    """Every claim, per model: `model`, or each model with runs at `scale` ("" when none has);
+    `run_at` as in `decide`."""
     grids = {claim.grid for claim in CLAIM_LIST}
     order = scale_order(scale)
     runs = {
@@ -372,7 +378,7 @@ def decide_all(
         for claim in CLAIM_LIST:
             tables = [t[t["model"] == name] for t in runs[claim.grid]]
             table = _scale_for(claim, [t for t in tables if not t.empty])
-            decisions.append(decide(claim, table, results_dir, version, scale))
+            decisions.append(decide(claim, table, results_dir, version, scale, run_at))
         out.append((name, decisions))
     return out
 
@@ -530,10 +536,11 @@ def write_claims(
     scale: str = "quick",
     model: str | None = None,
     version: str = DEFAULT_PAPER_VERSION,
+    run_at: Mapping[str, str] | None = None,
 ) -> tuple[list[Path], list[tuple[str, list[Decision]]]]:
     """Write `out_dir`/claims.md and claims.tex (one table per model); return the files and
-    the decisions."""
-    decided = decide_all(results_dir, scale, model, version)
+    the decisions. `run_at` as in `decide`."""
+    decided = decide_all(results_dir, scale, model, version, run_at)
     sections = _sections(decided, scale)
     out_dir.mkdir(parents=True, exist_ok=True)
     markdown = "\n".join(to_markdown(table, text) for _, table, text in sections)
