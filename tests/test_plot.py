@@ -465,5 +465,8 @@ def test_the_footnotes_gap_is_paired_over_the_units_both_methods_ran() -> None:
         ],
         columns=["method", "x", "subset", "seed", "bleu"],
     )
-    assert _mean_gap(runs, "bleu") == (1.5, 2)  # unpaired means would say +3.0 at 50 pairs
+    assert _mean_gap(runs, "bleu") == (1.5, 2, 0)  # unpaired means would say +3.0 at 50 pairs
     assert _mean_gap(runs[runs["method"] == "prefix"], "bleu") is None
+    # a paired unit with a run that had not converged is counted, so the footnote can say so
+    marked = runs.assign(converged=[True, False, True, True, None])
+    assert _mean_gap(marked, "bleu") == (1.5, 2, 1)

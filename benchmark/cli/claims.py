@@ -30,12 +30,15 @@ def run_scales(model: str | None = None) -> dict[str, str]:
     from benchmark.paper import CLAIM_LIST
 
     by_cost = ("quick", "protocol", "paper")  # `smoke` is a plumbing check, never a verdict
-    found = {}
+    found, built = {}, {}
     for claim in CLAIM_LIST:
         grid = GRIDS.get(claim.grid)
         datasets = {m.dataset for m in claim.measures}
         for scale in (s for s in by_cost if s in grid.scales):
-            labels = {spec.label for spec in grid.build(scale, model) if spec.dataset in datasets}
+            if (claim.grid, scale) not in built:  # several claims share a grid
+                built[claim.grid, scale] = grid.build(scale, model)
+            specs = built[claim.grid, scale]
+            labels = {spec.label for spec in specs if spec.dataset in datasets}
             if labels & set(claim.a.variants) and labels & set(claim.b.variants):
                 found[claim.id] = scale
                 break

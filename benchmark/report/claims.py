@@ -119,34 +119,29 @@ def scale_order(scale: str | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(scale)
 
 
-def finished_runs(results_dir: Path, grid: str, scale: str | tuple[str, ...]) -> pd.DataFrame:
-    """Finished rows of results/<grid>.csv at the first of `scale` (one scale, or several in
-    order of preference) that has any, the newest per run; `variant` filled from the method
-    where a row has none (empty when the grid has not run at any of them)."""
-    for one in scale_order(scale):
-        table = _finished_at(results_dir, grid, one)
-        if not table.empty:
-            return table
-    return pd.DataFrame()
-
-
-def _finished_at(results_dir: Path, grid: str, scale: str) -> pd.DataFrame:
+def finished_by_scale(
+    results_dir: Path, grid: str, scale: str | tuple[str, ...]
+) -> list[pd.DataFrame]:
+    """Finished rows of results/<grid>.csv, the newest per run, one table per scale of `scale`
+    (one, or several in order of preference) that has any; `variant` filled from the method
+    where a row has none. The CSV is read once."""
     path = results_dir / f"{grid}.csv"
     if not path.is_file():
-        return pd.DataFrame()
+        return []
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+        return []
     table = latest_finished(table)
     if table.empty:
-        return pd.DataFrame()
+        return []
     missing = [c for c in ("dataset", "method", "model", "scale") if c not in table.columns]
     if missing:
         raise ReportError(f"{path} lacks the column(s) {', '.join(missing)}")
-    table = table[table["scale"].str.strip() == scale]
     variant = table["variant"] if "variant" in table.columns else table["method"]
-    return table.assign(variant=variant.where(variant.str.strip() != "", table["method"]))
+    table = table.assign(variant=variant.where(variant.str.strip() != "", table["method"]))
+    at = table["scale"].str.strip()
+    return [t for one in scale_order(scale) if not (t := table[at == one]).empty]
 
 
 def _claim_rows(claim: Claim, runs: pd.DataFrame) -> pd.DataFrame:
@@ -362,11 +357,7 @@ def decide_all(
     """Every claim, per model: `model`, or each model with runs at `scale` ("" when none has);
     `run_at` as in `decide`."""
     grids = {claim.grid for claim in CLAIM_LIST}
-    order = scale_order(scale)
-    runs = {
-        grid: [t for one in order if not (t := _finished_at(results_dir, grid, one)).empty]
-        for grid in sorted(grids)
-    }
+    runs = {grid: finished_by_scale(results_dir, grid, scale) for grid in sorted(grids)}
     if model:
         models = [model]
     else:

@@ -523,8 +523,10 @@ def _state_handles(states: set[bool | None]) -> list[Line2D]:
 def _footnote_text(spec: FigureSpec, runs: pd.DataFrame, counts: set[int]) -> str:
     ours = ""
     if spec.gap_metric and (gap := _mean_gap(runs, spec.gap_metric)) is not None:
-        name, (mean, units) = METRICS[spec.gap_metric][0], gap
+        name, (mean, units, stale) = METRICS[spec.gap_metric][0], gap
         ours = f"; these runs: prefix − fine-tune = {mean:+.1f} {name}, paired over {units} units"
+        if stale:
+            ours += f" ({stale} with a run that had not converged)"
     if max(counts, default=1) > 1:
         few = "; with 2-3 runs it is close to their range" if min(counts) <= 3 else ""
         points = (
@@ -550,17 +552,28 @@ def _footnote_text(spec: FigureSpec, runs: pd.DataFrame, counts: set[int]) -> st
     return "\n".join(textwrap.fill(line, width) for line in lines)
 
 
-def _mean_gap(runs: pd.DataFrame, metric: str) -> tuple[float, int] | None:
+def _mean_gap(runs: pd.DataFrame, metric: str) -> tuple[float, int, int] | None:
     """Prefix minus fine-tune, paired as the claims scorecard pairs them: the mean difference
-    over the (x, subset, seed) units both methods ran, and their count; None when they share
-    none. While a grid fills in, the two methods' means at an x come from different units, so
-    their difference is not the paired one."""
+    over the (x, subset, seed) units both methods ran, their count, and how many of them have a
+    run that had not converged (the scorecard leaves those out; the figure draws them hollow);
+    None when they share none. While a grid fills in, the two methods' means at an x come from
+    different units, so their difference is not the paired one."""
     unit = [c for c in ("x", "subset", "seed") if c in runs.columns]
-    means = runs.dropna(subset=[metric]).groupby(["method", *unit])[metric].mean()
-    if not {"prefix", "finetune"} <= set(means.index.get_level_values("method")):
+    stale = runs.get("converged", pd.Series(None, index=runs.index)).map(lambda c: c is False)
+    per_unit = (
+        runs.assign(stale=stale)
+        .dropna(subset=[metric])
+        .groupby(["method", *unit])
+        .agg(value=(metric, "mean"), stale=("stale", "any"))
+    )
+    if not {"prefix", "finetune"} <= set(per_unit.index.get_level_values("method")):
         return None
-    difference = (means["prefix"] - means["finetune"]).dropna()
-    return None if difference.empty else (float(difference.mean()), len(difference))
+    prefix, finetune = per_unit.loc["prefix"], per_unit.loc["finetune"]
+    difference = (prefix["value"] - finetune["value"]).dropna()
+    if difference.empty:
+        return None
+    flagged = (prefix["stale"] | finetune["stale"]).reindex(difference.index)
+    return float(difference.mean()), len(difference), int(flagged.sum())
 
 
 def _paper_footnote() -> str:
