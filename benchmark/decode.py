@@ -130,11 +130,16 @@ def beam_batch(
     tokens: list[list[int]] = [[] for _ in range(batch * k)]
     finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
     active = list(range(batch))  # prompts still searching; their beams are the rows, in order
+    workspace = None  # the log-probabilities, one buffer for every step (rows only shrink)
     for length in range(1, max_new + 1):
-        logprobs = torch.log_softmax(_ban(logits.float(), loaded.banned_ids), -1)
+        logits = _ban(logits.float(), loaded.banned_ids)
+        if workspace is None:
+            workspace = torch.empty_like(logits).view(-1)
+        logprobs = workspace[: logits.numel()].view(logits.shape)
+        torch.log_softmax(logits, -1, out=logprobs)
         logprobs = _constrain(logprobs, tokens, loaded.eos_id, min_new, no_repeat_ngram)
         vocab = logprobs.shape[-1]
-        total = (scores[:, None] + logprobs).view(len(active), k * vocab)
+        total = logprobs.add_(scores[:, None]).view(len(active), k * vocab)
         top_scores, top_idx = total.topk(2 * k, dim=-1)
         # one transfer to Python per step, not one per candidate (the same numbers)
         top_scores_l, top_idx_l = top_scores.tolist(), top_idx.tolist()

@@ -40,6 +40,18 @@ class DecodeCache:
         self.prompt_v: dict[int, torch.Tensor] = {}
         self.gen_k: dict[int, torch.Tensor] = {}
         self.gen_v: dict[int, torch.Tensor] = {}
+        self._logits: torch.Tensor | None = None
+
+    def logits_buffer(self, rows: int, head: torch.nn.Module) -> torch.Tensor:
+        """A (rows, vocab) buffer for the next call's logits, reused from step to step: the decoder
+        reads a step's logits before it feeds the next token, and a fresh ~20 MB tensor per step
+        costs page faults that show in the profile."""
+        weight = head.weight
+        need = rows * weight.shape[0]
+        buf = self._logits
+        if buf is None or buf.numel() < need or buf.dtype != weight.dtype:
+            buf = self._logits = weight.new_empty(need)
+        return buf[:need].view(rows, weight.shape[0])
 
     @property
     def past(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark import attention
+from benchmark import attention, lm
 from benchmark.decode import beam_batch, greedy_batch
 from benchmark.layout import encode_pair, encode_prompt, train_batch
 from benchmark.methods import METHODS
@@ -42,6 +42,13 @@ METHOD_OPTIONS = {
     "adapter": {},
     "lora": {"rank": 2},
 }
+
+
+@pytest.fixture(autouse=True)
+def _small_vocab_blocks(monkeypatch):
+    """The tiny LMs have 259 words: blocks of 64 make the blocked head run 4 full blocks and a
+    ragged one in every test here (at the default 1,024 it would be one block)."""
+    monkeypatch.setattr(lm, "VOCAB_BLOCK", 64)
 
 
 def build(method: str, model: str, seed: int = 0) -> tuple[AdaptedLM, object]:
@@ -139,6 +146,58 @@ def test_infix_packs_its_targets_each_row_seeing_only_its_own_source(monkeypatch
     _leak_every_mask(monkeypatch)
     leaky, _ = target_losses(adapted.target_logits(batch), batch)
     assert not torch.allclose(leaky, packed, atol=1e-3)
+
+
+@pytest.mark.parametrize("model", ["tiny-gpt2", "tiny-llama"])
+def test_the_blocked_vocabulary_head_gives_the_lm_forward_logits_and_gradients(model, monkeypatch):
+    """`vocab_logits` (the head in blocks of words) against the LM's own forward, for the kept
+    positions, with the gradients of the hidden states' inputs and of the tied head weight."""
+    loaded = load_model(model)
+    ids = torch.tensor([[5, 9, 17, 33, 2, 8], [7, 7, 40, 12, 250, 1]])
+    keep = torch.tensor(
+        [[False, True, True, False, True, True], [True, False, False, True, True, True]]
+    )
+    inputs = dict(input_ids=ids, use_cache=False)
+    weight = loaded.model.get_output_embeddings().weight
+    calls = []
+    real = lm._BlockedHead.apply
+    monkeypatch.setattr(lm._BlockedHead, "apply", lambda *a: calls.append(1) or real(*a))
+    for positions in (keep, 1, 0):
+        expect = loaded.model(logits_to_keep=positions, **inputs).logits
+        (grad_expect,) = torch.autograd.grad(expect.square().sum(), [weight])
+        got = lm.vocab_logits(loaded.model, positions, **inputs)
+        (grad_got,) = torch.autograd.grad(got.square().sum(), [weight])
+        assert got.shape == expect.shape
+        assert torch.allclose(got, expect, rtol=0, atol=1e-6)
+        assert torch.allclose(grad_got, grad_expect, rtol=1e-5, atol=1e-6)
+    assert len(calls) == 3  # the blocks ran, not the LM's head
+    with pytest.raises(ValueError, match="only for decoding"):
+        lm.vocab_logits(loaded.model, 1, out=torch.empty(2, weight.shape[0]), **inputs)
+    with torch.no_grad():  # into a caller's buffer: the same numbers
+        buffer = torch.full((2, weight.shape[0]), float("nan"))
+        got = lm.vocab_logits(loaded.model, 1, out=buffer, **inputs)
+        assert got.data_ptr() == buffer.data_ptr()
+        assert torch.allclose(got, loaded.model(logits_to_keep=1, **inputs).logits, atol=1e-6)
+
+
+def test_the_blocked_head_with_a_bias_and_an_unknown_lm_falls_back():
+    torch.manual_seed(0)
+    hidden = torch.randn(3, 4, 16, requires_grad=True)
+    weight = torch.randn(200, 16, requires_grad=True)
+    bias = torch.randn(200, requires_grad=True)
+    got = lm._BlockedHead.apply(hidden, weight, bias, None)
+    expect = torch.nn.functional.linear(hidden, weight, bias)
+    assert torch.allclose(got, expect, atol=1e-6)
+    grads = torch.autograd.grad(got.sin().sum(), [hidden, weight, bias])
+    expected = torch.autograd.grad(expect.sin().sum(), [hidden, weight, bias])
+    for a, b in zip(grads, expected):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-5)
+
+    class Other(torch.nn.Module):  # not a known plain-head LM: its own forward runs
+        def forward(self, logits_to_keep, **inputs):
+            return type("Out", (), {"logits": torch.full((1, 2), 3.0)})()
+
+    assert torch.equal(lm.vocab_logits(Other(), 1, input_ids=None), torch.full((1, 2), 3.0))
 
 
 def test_fused_adamw_makes_the_update_of_plain_adamw():

@@ -21,7 +21,7 @@ from benchmark import attention
 from benchmark.errors import ConfigError, UnsupportedModelError
 from benchmark.kvcache import DecodeCache
 from benchmark.layout import TrainBatch
-from benchmark.lm import cache_from_layers, lm_call, positions_from_mask
+from benchmark.lm import cache_from_layers, lm_call, positions_from_mask, vocab_logits
 from benchmark.methods import seq2seq
 from benchmark.models import LoadedModel
 
@@ -168,14 +168,14 @@ class AdaptedLM(torch.nn.Module):
         prefix = self.prefix_layers()
         past = prefix[0][0].shape[2] if prefix is not None else 0
         packing = attention.Packed(batch.slots, batch.lengths, batch.ids.shape[1], prefix)
-        out = self.lm(
+        return vocab_logits(
+            self.lm,
+            batch.predicts,
             input_ids=batch.packed_ids,
             position_ids=(batch.offsets + past).unsqueeze(0),
             use_cache=False,
-            logits_to_keep=batch.predicts,
             **{attention.PACKED: packing},
         )
-        return out.logits
 
     def _run(
         self,
@@ -230,15 +230,17 @@ class AdaptedLM(torch.nn.Module):
         self, input_ids: torch.Tensor, positions: torch.Tensor, cache: DecodeCache
     ) -> torch.Tensor:
         """Last-position logits (rows, vocab) of `input_ids` fed through the suite's cache."""
-        out = self.lm(
+        logits = vocab_logits(
+            self.lm,
+            1,
+            out=cache.logits_buffer(input_ids.shape[0], self.lm.get_output_embeddings()),
             input_ids=input_ids,
             position_ids=positions,
             use_cache=False,
-            logits_to_keep=1,
             **{attention.DECODE: cache},
         )
         cache.advance(input_ids.shape[1])
-        return out.logits[:, -1]
+        return logits[:, -1]
 
     def step(
         self, tokens: torch.Tensor, state: DecodeState | seq2seq.Seq2SeqDecodeState

@@ -31,6 +31,7 @@ from benchmark.lm import (
     positions_from_mask,
     run_into_cache,
     split_flat_prefix,
+    vocab_logits,
 )
 from benchmark.methods.base import AdaptedLM, Anchor, DecodeState, MethodSpec
 from benchmark.methods.blocks import require_decoder_only
@@ -202,14 +203,14 @@ class InfixTuned(AdaptedLM):
             row_past=[(layer.keys, layer.values) for layer in cache.layers],
             past_mask=mask.bool(),
         )
-        out = self.lm(
+        return vocab_logits(
+            self.lm,
+            predicts.unsqueeze(0),
             input_ids=torch.cat([y for _, y, _ in rows]).unsqueeze(0),
             position_ids=(starts[row_of] + offsets).unsqueeze(0),
             use_cache=False,
-            logits_to_keep=predicts.unsqueeze(0),
             **{attention.PACKED: packing},
         )
-        return out.logits
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, split: bool = True
