@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 from transformers import DynamicCache
+from transformers.modeling_utils import slice_logits_to_keep
 
 from benchmark.errors import ConfigError
 
@@ -223,7 +224,8 @@ def autocast(precision: str, device_type: str = "cpu"):
 VOCAB_BLOCK = 1024
 """Words per matrix multiply in `vocab_logits`. One (rows x 576) @ (576 x 49,152) multiply runs at
 under half this CPU's matmul peak (its output row outgrows the caches); 1,024-word blocks into one
-output give the same numbers ~1.7x faster (measured for 10-160 rows; `benchmark speed`)."""
+output give the same numbers ~1.7x faster (a micro-benchmark here, 10-160 rows; the decoding it
+saves is in results/speed-decode.csv)."""
 
 # LMs whose `forward` is exactly `base_model` -> `slice_logits_to_keep` -> a plain linear head
 # (checked against `forward` by the tests); any other LM takes its own `forward`.
@@ -260,10 +262,9 @@ class _BlockedHead(torch.autograd.Function):
         return grad_hidden, grad_weight, grad_bias, None
 
 
-def _blockable(lm: torch.nn.Module, hidden: torch.Tensor) -> bool:
+def _blockable(head: torch.nn.Module, hidden: torch.Tensor) -> bool:
     """Whether `vocab_logits` may run the head in blocks: a plain linear head, no autocast
     (autocast casts inside `F.linear`, which the blocks bypass), weights in the hidden's dtype."""
-    head = lm.get_output_embeddings()
     return (
         type(head) is torch.nn.Linear
         and not torch.is_autocast_enabled(hidden.device.type)
@@ -280,15 +281,13 @@ def vocab_logits(
     """`lm(**inputs, logits_to_keep=...).logits`, with the vocabulary head run in `VOCAB_BLOCK`
     blocks (the same numbers, faster) for the LMs whose forward is known to be base model, slice,
     head. `out`: a (positions kept, vocab) buffer the logits are written into, so the decoder
-    does not allocate ~20 MB per step; only without gradients."""
-    from transformers.modeling_utils import slice_logits_to_keep
-
+    does not allocate ~20 MB per step; used only without gradients (else a fresh tensor)."""
     if type(lm).__name__ not in _PLAIN_HEAD_LMS:
         return lm(logits_to_keep=logits_to_keep, **inputs).logits
     hidden = slice_logits_to_keep(lm.base_model(**inputs).last_hidden_state, logits_to_keep)
     head = lm.get_output_embeddings()
-    if not _blockable(lm, hidden):
+    if not _blockable(head, hidden):
         return head(hidden)
-    if out is not None and torch.is_grad_enabled():
-        raise ValueError("vocab_logits: an `out` buffer is only for decoding (no gradients)")
+    if torch.is_grad_enabled():
+        out = None  # autograd keeps the output: a reused buffer would be overwritten under it
     return _BlockedHead.apply(hidden, head.weight, head.bias, out)

@@ -233,9 +233,7 @@ class AdaptedLM(torch.nn.Module):
         logits = vocab_logits(
             self.lm,
             1,
-            out=None
-            if torch.is_grad_enabled()
-            else cache.logits_buffer(input_ids.shape[0], self.lm.get_output_embeddings()),
+            out=cache.logits_buffer(input_ids.shape[0], self.lm.get_output_embeddings()),
             input_ids=input_ids,
             position_ids=positions,
             use_cache=False,
