@@ -37,7 +37,7 @@ import torch
 from benchmark.data.e2e import load_e2e, load_e2e_pairs
 from benchmark.decode import decode
 from benchmark.layout import encode_pair, encode_prompt, left_pad, train_batch
-from benchmark.lm import autocast, resolve_device
+from benchmark.lm import autocast, keep_freed_memory, resolve_device
 from benchmark.methods import METHODS
 from benchmark.models import LoadedModel, load_model
 from benchmark.spec import DecodeConfig, TrainConfig
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 COLUMNS = [
     "case", "ours_s", "anchor", "anchor_s", "ratio", "target_ratio", "tokens_per_s",
     "matmul_peak_fraction", "precision", "device", "threads", "rounds", "model", "torch",
-    "transformers", "cpu",
+    "transformers", "cpu", "allocator",
 ]  # fmt: skip
 
 # the issue's targets (this repository's speed issue): a prefix step at most half of PEFT's,
@@ -285,6 +285,8 @@ def run_speed(
     import dataclasses
 
     device = resolve_device(device_name)
+    # as `run` does: ours and the anchors alike, in this one process
+    allocator = "kept freed memory" if keep_freed_memory() else "C library default"
     settings = dataclasses.replace(QUICK if quick else FULL, precision=precision)
     peak = matmul_peak(device, precision=precision)
     rows: list[dict] = []
@@ -305,6 +307,7 @@ def run_speed(
             "rounds": settings.rounds,
             "model": model,
             **_versions(),
+            "allocator": allocator,
         }
         rows.append(row)
         verdict = "meets" if row["ratio"] <= target else "MISSES"
@@ -315,7 +318,8 @@ def run_speed(
         )
 
     print(
-        f"matmul peak here: {peak / 1e9:.0f} GFLOP/s ({device}, {torch.get_num_threads()} threads)"
+        f"matmul peak here: {peak / 1e9:.0f} GFLOP/s ({device}, {torch.get_num_threads()} threads); "
+        f"allocator: {allocator}"
     )
     methods = [n for n in METHODS.names() if not only or n in only]
     train_cases(model, data_dir, settings, device, peak, emit, methods)
@@ -374,6 +378,7 @@ def _cores() -> int:
 
 
 def _thread_worker(rank, method, model, data_dir, steps, rounds, cores, barrier, out) -> None:
+    keep_freed_memory()  # as a run's worker process
     torch.manual_seed(0)
     loaded = load_model(model)
     spec = METHODS.get(method)

@@ -9,6 +9,11 @@ anything (`python -m benchmark speed` does).
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -263,3 +268,45 @@ def test_prompts_leaving_the_batch_keep_the_others_beams(monkeypatch):
     together = beam_batch(adapted, loaded, prompts, 2, 12, 1.0, min_new=0)
     alone = [beam_batch(adapted, loaded, [p], 2, 12, 1.0)[0] for p in prompts]
     assert together == alone
+
+
+# ---- the C allocator: freed memory kept for the next step ---------------------------------------
+_STEPS_FAULTS = """
+import resource
+import torch
+from benchmark.lm import keep_freed_memory
+kept = keep_freed_memory()
+def step():
+    big = torch.ones(16_000_000)  # 64 MB: above glibc's largest adaptive mmap threshold (32 MiB)
+    small = torch.ones(300_000) * 2  # 1.2 MB, twice
+    return float(big[-1] + small[-1])
+step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(4):
+    step()
+print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_steps_reuse_freed_memory_instead_of_faulting_in_fresh_pages():
+    """After `keep_freed_memory` (what every run and `speed` call), steps that allocate and free
+    the same tensors touch no fresh pages; with BENCHMARK_MALLOC=default (the C library as it is)
+    every step faults all of them in again: the cost the setting removes."""
+
+    def faults(**env: str) -> tuple[bool, int]:
+        done = subprocess.run(
+            [sys.executable, "-c", _STEPS_FAULTS],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        kept, count = done.stdout.split()
+        return kept == "True", int(count)
+
+    pages = 4 * (16_000_000 + 2 * 300_000) * 4 // 4096  # touched by the 4 counted steps
+    kept, fresh = faults()
+    assert kept and fresh < pages / 20
+    kept, fresh = faults(BENCHMARK_MALLOC="default")
+    assert not kept and fresh > pages / 2

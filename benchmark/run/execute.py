@@ -26,7 +26,7 @@ from benchmark.data import DATASETS
 from benchmark.data.sampling import training_data
 from benchmark.decode import DecodeResult, decode
 from benchmark.errors import ResultsError
-from benchmark.lm import device_label, resolve_device
+from benchmark.lm import device_label, keep_freed_memory, resolve_device
 from benchmark.methods import METHODS
 from benchmark.methods.base import AdaptedLM, count_parameters
 from benchmark.models import LoadedModel, load_model
@@ -75,6 +75,7 @@ def execute(
     """Run one spec end to end on `device` (cpu, cuda or auto) and return its results row
     (status ok or failed)."""
     where = resolve_device(device)
+    keep_freed_memory()  # the steps reuse freed memory rather than fault in fresh pages
     dataset = DATASETS.get(spec.dataset)
     method = METHODS.get(spec.method)
     method_config = method.make_config(spec.method_options)
@@ -259,6 +260,7 @@ def redecode(run_dir: Path, data_dir: Path, progress: bool | None = None) -> dic
     spec = spec_from_dict(info["spec"])
     check_stored_files(run_dir, info)
     evaluation = evaluation_examples(spec, data_dir)
+    keep_freed_memory()
     loaded = load_model(spec.model)
     adapted = build_method(spec, loaded)
     try:
