@@ -39,7 +39,7 @@ SUBCOMMANDS = (run, status, verify, decode, plot, tables, claims, speed, params,
 EPILOG = """\
 examples:
   python -m benchmark run --grid lowdata --scale quick --data-dir ../shared/data
-      Figure 3 (E2E) on the embedded SmolLM2-135M, ~24 min on 2 CPU cores
+      Figure 3 (E2E) on the embedded SmolLM2-135M, 16-21 min on 2 CPU cores
   python -m benchmark run --grid lowdata --scale paper --dry-run
       list the paper-scale runs (4 sizes x 5 subsets x 2 seeds x 2 methods) and which are done
   python -m benchmark run --grid table2 --set train.max_steps=10 --set eval.limit=20
@@ -59,7 +59,9 @@ examples:
 
 The data directory comes from --data-dir or the BENCHMARK_DATA_DIR environment variable; it must
 hold e2e/trainset.csv, e2e/devset.csv and e2e/testset_w_refs.csv (get them with `fetch e2e`).
-Finished runs are skipped, so an interrupted grid resumes where it stopped.
+Finished runs are skipped, so an interrupted grid resumes where it stopped. Runs keep the memory
+their steps free in glibc's heap (fewer page faults, the same numbers); BENCHMARK_MALLOC=default
+leaves the C allocator as it is.
 DART's model-based metrics are computed only from local files, never downloaded: BERTScore from
 roberta-large in the Hugging Face cache (`hf download roberta-large`) or BENCHMARK_BERTSCORE_MODEL=<dir>
 (BENCHMARK_BERTSCORE_LAYER, default 17); MoverScore from distilbert-base-uncased or

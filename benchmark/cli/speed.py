@@ -16,7 +16,9 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
             "its anchor (PEFT for prefix, LoRA and prompt tuning; the plain transformers loop "
             "otherwise), and beam-5 decoding with a prefix against our decoding without one and "
             "against transformers' generate. Each row gives the measured ratio beside its target "
-            "(the speed issue's); compare ratios, not seconds, across machines."
+            "(the speed issue's); compare ratios, not seconds, across machines. Ours and the "
+            "anchors alike run with freed memory kept in glibc's heap, as runs do "
+            "(BENCHMARK_MALLOC=default: the C library's defaults, for an A/B)."
         ),
         epilog="example: python -m benchmark speed --quick --data-dir ../shared/data",
         formatter_class=argparse.RawDescriptionHelpFormatter,
