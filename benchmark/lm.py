@@ -185,12 +185,10 @@ def keep_freed_memory() -> bool:
     (128 KiB, adapting up to 32 MiB) pages of its own and unmaps them on free, and trims the heap
     when free space collects at its top; a training or decoding step allocates and frees hundreds of
     activation tensors of 0.1-60 MB, so every step touches fresh pages, each a page fault the kernel
-    zero-fills. Measured on a 2-core AVX512 EPYC: `silu` of a (100, 1536) tensor took ~210 us in a
-    decode step's profile, and 210 such calls between 30 layers of matrix multiplies added 70 ms a
-    step by default and 6 ms with these settings; SmolLM2-135M training steps ran up to a quarter
-    faster, by how much depending on what the process had run before (README, Speed). Only where
-    memory comes from is changed, never a number: the process holds on to its peak memory instead
-    of returning it between steps.
+    zero-fills. Measured on a 2-core AVX512 EPYC with `scripts/allocator_ab.py`: our prefix and
+    fine-tune steps of SmolLM2-135M 4-5% faster, PEFT's prefix step (the speed anchor) 18% (README,
+    Speed). Only where memory comes from is changed, never a number: the process holds on to its
+    peak memory instead of returning it between steps.
 
     No-op (False) off glibc (macOS, musl) or with BENCHMARK_MALLOC=default."""
     if os.environ.get(MALLOC_ENV, "") == "default":
