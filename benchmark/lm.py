@@ -174,6 +174,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc <malloc.h> mallopt parame
 KEEP_FREED_BYTES = 1 << 30
 """mallopt values `keep_freed_memory` sets: a block up to 1 GiB comes from the heap (not its own
 mmap), and the heap gives freed memory back to the kernel only past 1 GiB of free space at its top."""
+GLIBC_START_BYTES = 128 * 1024  # glibc's own mmap and trim thresholds before its mmap one adapts
 MALLOC_ENV = "BENCHMARK_MALLOC"  # "default" leaves the C allocator as it is (for A/B timings)
 
 
@@ -185,21 +186,25 @@ def keep_freed_memory() -> bool:
     (128 KiB, adapting up to 32 MiB) pages of its own and unmaps them on free, and trims the heap
     when free space collects at its top; a training or decoding step allocates and frees hundreds of
     activation tensors of 0.1-60 MB, so every step touches fresh pages, each a page fault the kernel
-    zero-fills. Measured on a 2-core AVX512 EPYC with `scripts/allocator_ab.py`: our prefix and
-    fine-tune steps of SmolLM2-135M 4-5% faster, PEFT's prefix step (the speed anchor) 18% (README,
-    Speed). Only where memory comes from is changed, never a number: the process holds on to its
+    zero-fills. Measured on a 2-core AVX512 EPYC with `speed --allocator`: our prefix and
+    fine-tune steps of SmolLM2-135M 3% and 10% faster, PEFT's prefix step (the speed anchor) 14%
+    (README, Speed). Only where memory comes from is changed, never a number: the process holds on to its
     peak memory instead of returning it between steps.
 
     No-op (False) off glibc (macOS, musl) or with BENCHMARK_MALLOC=default."""
     if os.environ.get(MALLOC_ENV, "") == "default":
         return False
+    return set_allocator(kept=True)
+
+
+def set_allocator(kept: bool) -> bool:
+    """glibc's mmap and trim thresholds: `KEEP_FREED_BYTES` (kept) or glibc's starting values
+    (`speed --allocator` switches between the two); False off glibc or when mallopt refuses."""
     libc = _glibc()
     if libc is None:
         return False
-    return bool(
-        libc.mallopt(_M_MMAP_THRESHOLD, KEEP_FREED_BYTES)
-        and libc.mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES)
-    )
+    value = KEEP_FREED_BYTES if kept else GLIBC_START_BYTES
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, value) and libc.mallopt(_M_TRIM_THRESHOLD, value))
 
 
 @functools.lru_cache(maxsize=1)

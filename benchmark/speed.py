@@ -37,7 +37,7 @@ import torch
 from benchmark.data.e2e import load_e2e, load_e2e_pairs
 from benchmark.decode import decode
 from benchmark.layout import encode_pair, encode_prompt, left_pad, train_batch
-from benchmark.lm import autocast, keep_freed_memory, resolve_device
+from benchmark.lm import autocast, keep_freed_memory, resolve_device, set_allocator
 from benchmark.methods import METHODS
 from benchmark.models import LoadedModel, load_model
 from benchmark.spec import DecodeConfig, TrainConfig
@@ -152,6 +152,18 @@ def train_cases(
 
 
 def _train_case(name: str, model: str, data_dir: Path, settings: Settings, device):
+    ours_step, anchor_step, anchor_name, batches = _train_steps(
+        name, model, data_dir, settings, device
+    )
+    ours_s, anchor_s = interleaved([ours_step, anchor_step], settings.rounds, device)
+    flops = _flops(ours_step)
+    tokens = statistics.mean(float(b.lengths.sum()) for b in batches)
+    return ours_s, anchor_name, anchor_s, tokens, flops
+
+
+def _train_steps(name: str, model: str, data_dir: Path, settings: Settings, device):
+    """(ours_step, anchor_step, the anchor's name, the batches): a training step of the method and
+    of its anchor, each taking the next of the same batches at every call."""
     spec = METHODS.get(name)
     loaded = load_model(model)
     config = spec.make_config({})
@@ -184,10 +196,7 @@ def _train_case(name: str, model: str, data_dir: Path, settings: Settings, devic
 
     adapted.train()
     anchor.model.train()
-    ours_s, anchor_s = interleaved([ours_step, anchor_step], settings.rounds, device)
-    flops = _flops(ours_step)
-    tokens = statistics.mean(float(b.lengths.sum()) for b in batches)
-    return ours_s, anchor.name, anchor_s, tokens, flops
+    return ours_step, anchor_step, anchor.name, batches
 
 
 def _update(loss: torch.Tensor, params, optimiser) -> None:
@@ -455,6 +464,91 @@ def thread_cases(model: str, data_dir: Path, methods, steps: int, rounds: int) -
         print(
             f"{method}: 2 runs x {cores // 2} thread(s) {shared:.3f} s/step per run-equivalent, "
             f"1 run x {cores} threads {solo:.3f} s/step: ratio {shared / solo:.3f}",
+            flush=True,
+        )
+    return rows
+
+
+# ---- the allocator: glibc's starting thresholds against freed memory kept ---------------------
+# `python -m benchmark speed --allocator`: what `lm.keep_freed_memory` does to a training step, ours
+# and the anchor's. Each method gets a fresh process (a heap grown by another method would serve
+# its blocks whatever the setting); in it both settings alternate so machine drift cancels: each
+# round switches the setting, takes one settling step that is not counted (the heap grows into the
+# new setting), then times a step on each batch; round 0 is warm-up. A row's `ours_s` is the median
+# step with memory kept, its anchor the same step with glibc's starting thresholds.
+
+
+def allocator_cases(model: str, data_dir: Path, methods, settings: Settings) -> list[dict]:
+    """Two rows per method (our step, its anchor's): seconds a step with memory kept against
+    glibc's starting thresholds; empty off glibc. Each method runs in a fresh process: what the
+    heap holds after another method decides where the next one's blocks come from."""
+    if not set_allocator(kept=True):
+        return []
+    context = multiprocessing.get_context("spawn")
+    rows: list[dict] = []
+    for method in methods:
+        out = context.Queue()
+        proc = context.Process(
+            target=_allocator_worker, args=(method, model, str(data_dir), settings, out)
+        )
+        proc.start()
+        rows += out.get()
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(
+                f"speed --allocator: the process for {method} exited {proc.exitcode}"
+            )
+    return rows
+
+
+def _allocator_worker(method: str, model: str, data_dir: str, settings: Settings, out) -> None:
+    out.put(_allocator_rows(method, model, Path(data_dir), settings))
+
+
+def _allocator_rows(method: str, model: str, data_dir: Path, settings: Settings) -> list[dict]:
+    import resource  # POSIX only, like glibc
+
+    ours_step, anchor_step, anchor_name, batches = _train_steps(
+        method, model, data_dir, settings, torch.device("cpu")
+    )
+    rows = []
+    for who, step in ((f"ours ({method})", ours_step), (anchor_name, anchor_step)):
+        seconds: dict[bool, list[float]] = {True: [], False: []}
+        faults: dict[bool, list[int]] = {True: [], False: []}
+        for round_ in range(settings.rounds + 1):
+            for kept in (True, False):
+                set_allocator(kept)
+                step()  # settling
+                for _ in batches:
+                    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                    start = time.perf_counter()
+                    step()
+                    if round_ > 0:
+                        seconds[kept].append(time.perf_counter() - start)
+                        faults[kept].append(
+                            resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+                        )
+        kept_s, default_s = (statistics.median(seconds[k]) for k in (True, False))
+        rows.append(
+            {
+                "case": f"train step: {who}, freed memory kept",
+                "ours_s": round(kept_s, 3),
+                "anchor": "glibc's starting thresholds",
+                "anchor_s": round(default_s, 3),
+                "ratio": round(kept_s / default_s, 3),
+                "precision": "fp32",
+                "device": "cpu",
+                "threads": torch.get_num_threads(),
+                "rounds": settings.rounds,
+                "model": model,
+                **_versions(),
+                "allocator": "both",
+            }
+        )
+        print(
+            f"{who}: kept {kept_s:.3f} s a step ({statistics.median(faults[True]):.0f} page "
+            f"faults), glibc's start {default_s:.3f} s ({statistics.median(faults[False]):.0f}):"
+            f" ratio {kept_s / default_s:.3f}",
             flush=True,
         )
     return rows

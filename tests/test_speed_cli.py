@@ -8,6 +8,7 @@ loads.
 from __future__ import annotations
 
 import csv
+import platform
 
 import pytest
 import torch
@@ -70,6 +71,33 @@ def test_speed_threads_compares_two_workers_with_one_on_a_tiny_model(tmp_path, c
         high = (r["ours_s"] + 5e-4) / (r["anchor_s"] - 5e-4)
         assert low - 5e-4 <= r["ratio"] <= high + 5e-4
         assert r["anchor"] == f"1 run x {speed._cores()} threads"
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_speed_allocator_times_ours_and_the_anchor_both_ways_on_a_tiny_model(capsys):
+    """`speed --allocator`: two rows per method (our step, its anchor's), the step with freed memory
+    kept against glibc's starting thresholds and their ratio (whatever this machine gives: nothing
+    is compared); refused with --threads, --device, or 'decode' in --only."""
+    from benchmark import speed
+
+    data = data_root()
+    need_data((data / "e2e" / "trainset.csv").is_file(), "no E2E data")
+    for extra in (["--threads"], ["--device", "auto"], ["--only", "decode"]):
+        assert main(["speed", "--allocator", *extra, "--data-dir", str(data)]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    settings = speed.Settings(batch_size=2, batches=2, rounds=1)
+    rows = speed.allocator_cases("tiny-llama", data, ("prefix",), settings)
+    assert [r["case"] for r in rows] == [
+        "train step: ours (prefix), freed memory kept",
+        "train step: PEFT PrefixTuning (P=5, projection 512), freed memory kept",
+    ]
+    for r in rows:
+        assert r["ours_s"] > 0 and r["anchor_s"] > 0
+        assert r["anchor"] == "glibc's starting thresholds" and r["allocator"] == "both"
+        low = (r["ours_s"] - 5e-4) / (r["anchor_s"] + 5e-4)
+        high = (r["ours_s"] + 5e-4) / (r["anchor_s"] - 5e-4)
+        assert low - 5e-4 <= r["ratio"] <= high + 5e-4
+        assert set(r) <= set(speed.COLUMNS)
 
 
 def test_run_refuses_bf16_where_the_cpu_has_no_native_bf16(capsys, monkeypatch, tmp_path):

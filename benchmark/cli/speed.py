@@ -56,6 +56,13 @@ def add_parser(sub, epilog: str) -> argparse.ArgumentParser:
         "fine-tuning and prefix training steps (how many `run --workers` pay here); writes "
         "results/speed-threads.csv",
     )
+    parser.add_argument(
+        "--allocator",
+        action="store_true",
+        help="instead: training steps (ours and the anchor's) with freed memory kept, as runs do, "
+        "against glibc's starting allocator thresholds, alternated in one process (fine-tuning "
+        "and prefix, or the methods --only names); writes results/speed-allocator.csv",
+    )
     return parser
 
 
@@ -76,10 +83,15 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     only = _only(args.only)
     if only and args.threads:
         raise ConfigError("--threads times fine-tuning and prefix steps: drop --only")
+    if args.threads and args.allocator:
+        raise ConfigError("--threads and --allocator are two separate measurements: give one")
+    if "decode" in only and args.allocator:
+        raise ConfigError("--allocator times training steps: drop 'decode' from --only")
     stem = (
         "speed"
         + ("-" + "-".join(only) if only else "")
         + ("-threads" if args.threads else "")
+        + ("-allocator" if args.allocator else "")
         + ("-quick" if args.quick else "")
         + ("-bf16" if args.precision == "bf16" else "")
     )
@@ -99,6 +111,20 @@ def main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 0
     if importlib.util.find_spec("peft") is None:
         raise ConfigError("the PEFT anchors need peft: pip install -e '.[speed]' (peft==0.21.2)")
+    if args.allocator:
+        if args.device != "cpu" or args.precision != "fp32":
+            raise ConfigError(
+                "--allocator measures the CPU allocator in fp32: drop --device/--precision"
+            )
+        from benchmark.speed import FULL, QUICK, allocator_cases, write_rows
+
+        methods = only or ("finetune", "prefix")
+        rows = allocator_cases(args.model, data_dir, methods, QUICK if args.quick else FULL)
+        if not rows:
+            raise ConfigError("--allocator needs glibc (Linux): mallopt sets its thresholds")
+        write_rows(out, rows)
+        print(f"wrote {out}")
+        return 0
     from benchmark.lm import bf16_refusal, resolve_device
     from benchmark.speed import run_speed
 
